@@ -165,3 +165,16 @@ class SleepJob
     Compat.record(self, [seconds, *rest])
   end
 end
+
+# Holds its thread until the Redis key args[0] exists (or args[1] seconds pass, default 60),
+# then records: keeps a job busy for exactly as long as a test needs, with no sleeps to tune.
+class LatchJob
+  include Sidekiq::Worker
+
+  def perform(latch_key, timeout = 60)
+    Compat.count_attempt(jid)
+    deadline = Time.now.to_f + timeout
+    sleep 0.05 until Sidekiq.redis { |conn| conn.exists?(latch_key) } || Time.now.to_f > deadline
+    Compat.record(self, [latch_key, timeout])
+  end
+end

@@ -1,0 +1,170 @@
+/**
+ * decode: raw payload bytes → a job, with the exact bytes kept.
+ *
+ * A job kiqgate did not create is bytes, not an object: `raw` is what Redis holds and what an
+ * ack (LREM) or a move (ZREM) must name. The parsed fields are for running the job; the
+ * lossless document (`doc()`) is for re-encoding it (a retry entry) without altering any value
+ * the peer wrote. The fast path uses JSON.parse; the lossless parser runs only when a value
+ * JSON.parse would change is present (an integer beyond 2^53) or a re-encode is asked for.
+ */
+import { isUtf8 } from 'node:buffer';
+import { detectDialect } from './detect.js';
+import { WireError } from './errors.js';
+import { type JsonObject, type NativeJson, asString, parseJson, parseObject, toNative } from './json.js';
+import type { Peer } from './peers.js';
+import { readTimestamp } from './timestamps.js';
+
+/** Default payload size limit for fetch and enqueue (bytes). */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
+
+export interface DecodeOptions {
+  /** Reject payloads larger than this many bytes (default 8 MiB; 0 disables). */
+  maxBytes?: number;
+}
+
+/** The Sidekiq meaning of a job's retry setting: true (default max), false (drop), or a max count. */
+export type RetrySetting = boolean | number;
+
+/** A decoded job: the fields a runner needs, plus the exact bytes and a lossless document. */
+export class DecodedJob {
+  private _doc: JsonObject | undefined;
+
+  constructor(
+    /** The exact bytes as stored in Redis. */
+    readonly raw: Buffer,
+    /** `raw` as UTF-8 text. */
+    readonly text: string,
+    /** The peer that most likely wrote it. */
+    readonly dialect: Peer,
+    /** Every peer that could have written it. */
+    readonly candidates: Peer[],
+    readonly className: string,
+    /** Handler arguments: Sidekiq's array, or Verk's string decoded; big integers as BigInt. */
+    readonly args: NativeJson[],
+    /** The queue named in the payload, if any. */
+    readonly queue: string | undefined,
+    readonly jid: string | undefined,
+    /** Sidekiq's `retry`, or Verk's `max_retry_count` as a number; undefined when absent. */
+    readonly retry: RetrySetting | undefined,
+    /** `retry_count` after the last failure, undefined for a job that never failed. */
+    readonly retryCount: number | undefined,
+    /** The plain JSON.parse result (numbers may be rounded; use doc() to re-encode). */
+    readonly fields: Readonly<Record<string, unknown>>,
+  ) {}
+
+  /** The lossless document of the payload (parsed once; clone it before changing it). */
+  doc(): JsonObject {
+    this._doc ??= parseObject(this.text);
+    return this._doc;
+  }
+
+  /** A timestamp field in epoch ms, whatever unit the peer wrote it in. */
+  timestamp(field: 'created_at' | 'enqueued_at' | 'failed_at' | 'retried_at'): number | undefined {
+    return readTimestamp(this.doc().get(field));
+  }
+}
+
+/** Describes a JS value's JSON type for error messages. */
+function typeName(v: unknown): string {
+  if (v === undefined) return 'nothing (the field is missing)';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v;
+}
+
+/** True when a JSON.parse result holds an integer JSON.parse could not represent exactly. */
+function hasUnsafeInteger(v: unknown): boolean {
+  if (typeof v === 'number') return Number.isInteger(v) && !Number.isSafeInteger(v);
+  if (Array.isArray(v)) return v.some(hasUnsafeInteger);
+  if (v !== null && typeof v === 'object') {
+    for (const k in v) if (hasUnsafeInteger((v as Record<string, unknown>)[k])) return true;
+  }
+  return false;
+}
+
+/** Reads args (a JSON array, or Verk's JSON string holding one) as handler values. */
+function decodeArgs(job: Record<string, unknown>, text: string): NativeJson[] {
+  const args = job.args;
+  if (Array.isArray(args)) {
+    if (!hasUnsafeInteger(args)) return args as NativeJson[];
+    const exact = parseObject(text).get('args');
+    return toNative(exact ?? null) as NativeJson[];
+  }
+  if (typeof args === 'string') {
+    let inner: unknown;
+    try {
+      inner = JSON.parse(args);
+    } catch {
+      throw new WireError('invalid_job', `args is a string but not JSON (Verk stores the argument array as a JSON string): ${JSON.stringify(args.slice(0, 60))}`, 'args');
+    }
+    if (!Array.isArray(inner)) throw new WireError('invalid_job', `args must be an array (or Verk's JSON string holding one), got a string holding ${typeName(inner)}`, 'args');
+    return hasUnsafeInteger(inner) ? (toNative(parseJson(args)) as NativeJson[]) : (inner as NativeJson[]);
+  }
+  throw new WireError('invalid_job', `args must be an array, got ${typeName(args)}`, 'args');
+}
+
+/**
+ * Decodes one payload. Throws {@link WireError} naming what is wrong: not UTF-8, not JSON, not
+ * an object, `class` missing or not a string, `args` not an array, `queue`/`jid`/`retry` of the
+ * wrong type, or over the size limit.
+ */
+export function decodeJob(payload: Buffer | string, opts: DecodeOptions = {}): DecodedJob {
+  const raw = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+  const max = opts.maxBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  if (max > 0 && raw.length > max) {
+    throw new WireError('too_large', `payload is ${raw.length} bytes, over the ${max}-byte limit`);
+  }
+  if (!isUtf8(raw)) throw new WireError('invalid_utf8', 'payload is not valid UTF-8 text');
+  const text = typeof payload === 'string' ? payload : raw.toString('utf8');
+
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parseJson(text); // throws a WireError that says where and why
+    throw new WireError('invalid_json', 'payload is not valid JSON'); // unreachable in practice
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new WireError('invalid_job', `payload must be a JSON object (a job hash), got ${typeName(parsed)}`);
+  }
+  const job = parsed as Record<string, unknown>;
+
+  const cls = job.class;
+  if (typeof cls !== 'string' || cls === '') {
+    throw new WireError('invalid_job', `class must be a non-empty string naming the job class, got ${cls === '' ? 'an empty string' : typeName(cls)}`, 'class');
+  }
+  const args = decodeArgs(job, text);
+  if (job.queue !== undefined && typeof job.queue !== 'string') {
+    throw new WireError('invalid_job', `queue must be a string, got ${typeName(job.queue)}`, 'queue');
+  }
+  if (job.jid !== undefined && typeof job.jid !== 'string') {
+    throw new WireError('invalid_job', `jid must be a string, got ${typeName(job.jid)}`, 'jid');
+  }
+  const { dialect, candidates } = detectDialect(job);
+
+  let retry: RetrySetting | undefined;
+  const r = dialect === 'verk' ? job.max_retry_count : job.retry;
+  if (r === null || r === undefined) retry = undefined;
+  else if (typeof r === 'boolean') retry = r;
+  else if (typeof r === 'number' && Number.isInteger(r) && r >= 0) retry = r;
+  else if (dialect === 'verk') throw new WireError('invalid_job', `max_retry_count must be a non-negative integer or null, got ${typeName(r)}`, 'max_retry_count');
+  else retry = true; // Sidekiq: any other truthy value (e.g. the string "5") means the default maximum
+
+  const rc = job.retry_count;
+  if (rc !== undefined && rc !== null && !(typeof rc === 'number' && Number.isInteger(rc))) {
+    throw new WireError('invalid_job', `retry_count must be an integer, got ${typeName(rc)}`, 'retry_count');
+  }
+  const retryCount = typeof rc === 'number' ? rc : undefined;
+
+  return new DecodedJob(raw, text, dialect, candidates, cls, args, job.queue as string | undefined, job.jid as string | undefined, retry, retryCount, job);
+}
+
+/** The class name of a payload even when it fails to decode fully (for error reports), or undefined. */
+export function peekClass(text: string): string | undefined {
+  try {
+    const v = parseObject(text).get('class');
+    return asString(v);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Which peer wrote a job hash. Decided from the payload alone:
+ * - Verk: `args` is a JSON string, or the hash has Verk's `max_retry_count`;
+ * - Exq: a UUID jid, or Exq's `processor` field (added when Exq re-encodes a failed job);
+ * - Sidekiq 8: a job timestamp written as integer milliseconds;
+ * - otherwise Sidekiq 6/7 (float seconds; the two write the same job hash, so both are candidates).
+ */
+import type { Peer } from './peers.js';
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TIME_FIELDS = ['created_at', 'enqueued_at', 'failed_at', 'retried_at'] as const;
+const MS_THRESHOLD = 1e11;
+
+export interface Detection {
+  /** The most likely writer. */
+  dialect: Peer;
+  /** Every peer that could have written exactly this hash. */
+  candidates: Peer[];
+}
+
+/** Detects the dialect of a parsed job hash (a plain object from JSON.parse). */
+export function detectDialect(job: Record<string, unknown>): Detection {
+  if (typeof job.args === 'string' || 'max_retry_count' in job) return { dialect: 'verk', candidates: ['verk'] };
+  if ('processor' in job || (typeof job.jid === 'string' && UUID_RE.test(job.jid))) {
+    return { dialect: 'exq', candidates: ['exq'] };
+  }
+  for (const f of TIME_FIELDS) {
+    const v = job[f];
+    if (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) > MS_THRESHOLD) {
+      return { dialect: 'sidekiq8', candidates: ['sidekiq8'] };
+    }
+  }
+  // A MIME-wrapped backtrace (newlines) was written by Sidekiq ≤ 7.2.0.
+  const bt = job.error_backtrace;
+  if (typeof bt === 'string' && bt.includes('\n')) return { dialect: 'sidekiq6', candidates: ['sidekiq6', 'sidekiq7'] };
+  return { dialect: 'sidekiq7', candidates: ['sidekiq6', 'sidekiq7'] };
+}

@@ -1,0 +1,20 @@
+/**
+ * The strict wire core: no I/O. Decoding what peers wrote (bytes kept), encoding what they
+ * expect, normalizing job specs, timestamps, key names.
+ */
+export { WireError, isWireError, type WireErrorCode } from './errors.js';
+export {
+  JsonNumber, JsonObject, JsonString, type JsonValue, type NativeJson,
+  parseJson, parseObject, stringifyJson, toNative, fromNative, asString,
+} from './json.js';
+export { type Peer, PEERS, PEER_TRAITS, type PeerTraits, isPeer, newJid } from './peers.js';
+export { type TimeUnit, readTimestamp, timestampToken, floatSeconds, scoreSeconds, timeUnitOf, nowMs } from './timestamps.js';
+export { detectDialect, type Detection } from './detect.js';
+export { DecodedJob, decodeJob, peekClass, DEFAULT_MAX_PAYLOAD_BYTES, type DecodeOptions, type RetrySetting } from './decode.js';
+export { normalizeJob, type JobSpec, type NormalizedJob, type NormalizeOptions } from './normalize.js';
+export { failureOutcome, encodeBacktrace, deadLimitsFor, type FailureInfo, type FailurePolicy, type FailureOutcome } from './failure.js';
+export { promotedPayload } from './promote.js';
+export { KeyLayout } from './keys.js';
+
+/** Encodes a decoded (or built) job document back to its bytes. */
+export { stringifyJson as encodeJob } from './json.js';

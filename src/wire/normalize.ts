@@ -1,0 +1,171 @@
+/**
+ * normalize: a caller's job spec → the job hash a peer's own client would have written.
+ *
+ * Follows Sidekiq's `normalize_item` (class required and stringified, args an array of
+ * JSON-native values, queue defaulted, `retry` true/false/N, a CSPRNG jid, `created_at` kept
+ * when given) and writes the hash in the target peer's key order and timestamp unit, so the
+ * peer cannot tell kiqgate's job from one of its own. Every rejection is a WireError naming the
+ * field and what was expected; nothing invalid gets as far as Redis.
+ */
+import { WireError } from './errors.js';
+import { JsonNumber, JsonObject, type JsonValue, describe, fromNative, stringifyJson } from './json.js';
+import { PEER_TRAITS, type Peer, newJid } from './peers.js';
+import { nowMs, timestampToken } from './timestamps.js';
+
+/** What a caller enqueues. Extra keys are Sidekiq options merged into the payload (Sidekiq peers only). */
+export interface JobSpec {
+  /** The job class name (or a class/function, whose `name` is used). */
+  class: string | { name: string };
+  /** Positional arguments: JSON-native values only (BigInt for integers beyond 2^53). */
+  args: unknown[];
+  /** Queue name; default `default`. */
+  queue?: string;
+  /** true (default, up to 25 retries), false (no retries, no dead set), or the maximum retry count. */
+  retry?: boolean | number;
+  /** A job id to use instead of a generated one. */
+  jid?: string;
+  /** Run at this time: a Date, or an epoch number (seconds, or milliseconds when above 1e11). */
+  at?: Date | number;
+  /** Run this many seconds from now (≤ 0 runs now). */
+  in?: number;
+  /** Any other Sidekiq option (`backtrace`, `retry_queue`, `tags`, `dead`, ...), written into the payload. */
+  [option: string]: unknown;
+}
+
+/** A normalized job, ready to push. */
+export interface NormalizedJob {
+  peer: Peer;
+  queue: string;
+  jid: string;
+  /** The payload as written to Redis. */
+  payload: string;
+  /** The payload's document (for inspection; the bytes are `payload`). */
+  doc: JsonObject;
+  /** Epoch ms when scheduled (goes to the `schedule` zset), undefined for an immediate push. */
+  runAtMs?: number;
+}
+
+export interface NormalizeOptions {
+  /** "Now" in epoch ms (default: the local clock with sub-ms precision). */
+  now?: number;
+  /** `created_at` shared by a bulk push (Sidekiq normalizes a bulk once). */
+  createdAt?: number;
+  /** Verk's default `max_retry_count` for immediate pushes (config `max_retry_count`, 25). */
+  verkMaxRetryCount?: number;
+}
+
+const RESERVED = new Set(['class', 'args', 'queue', 'retry', 'jid', 'at', 'in', 'created_at', 'enqueued_at']);
+
+function fail(field: string, message: string): never {
+  throw new WireError(field === 'args' || field.startsWith('args[') ? 'invalid_args' : field === 'class' ? 'invalid_job' : 'invalid_option', message, field);
+}
+
+function className(spec: JobSpec): string {
+  const c = spec.class as unknown;
+  if (typeof c === 'string') {
+    if (c === '') fail('class', 'class must be a non-empty string naming the job class, got an empty string');
+    return c;
+  }
+  if (typeof c === 'function' && typeof c.name === 'string' && c.name !== '') return c.name;
+  return fail('class', `class is required: a string naming the job class, got ${describe(c)}`);
+}
+
+/** Resolves `at`/`in` to epoch ms, or undefined for an immediate push. */
+function runAt(spec: JobSpec, now: number, peer: Peer): number | undefined {
+  if (spec.at !== undefined && spec.in !== undefined) fail('at', "give either 'at' or 'in', not both");
+  if (spec.in !== undefined) {
+    if (typeof spec.in !== 'number' || !Number.isFinite(spec.in)) fail('in', `in must be a number of seconds, got ${describe(spec.in)}`);
+    return spec.in > 0 ? now + spec.in * 1000 : undefined; // Sidekiq's perform_in: not in the future → now
+  }
+  if (spec.at === undefined) return undefined;
+  let ms: number;
+  if (spec.at instanceof Date) ms = spec.at.getTime();
+  else if (typeof spec.at === 'number' && Number.isFinite(spec.at)) ms = spec.at > 1e11 ? spec.at : spec.at * 1000;
+  else return fail('at', `at must be a Date or an epoch timestamp (number), got ${describe(spec.at)}`);
+  if (Number.isNaN(ms)) fail('at', 'at must be a valid Date, got an invalid Date');
+  // Verk.schedule enqueues at once when the time is at least 1 s in the past.
+  if (peer === 'verk' && ms <= now - 1000) return undefined;
+  return ms;
+}
+
+function retrySetting(spec: JobSpec): boolean | number {
+  const r = spec.retry;
+  if (r === undefined) return true;
+  if (typeof r === 'boolean') return r;
+  if (typeof r === 'number' && Number.isInteger(r) && r >= 0) return r;
+  return fail('retry', `retry must be true, false or a non-negative integer, got ${typeof r === 'number' ? r : describe(r)}`);
+}
+
+/** Validates and normalizes one job for `peer`. */
+export function normalizeJob(spec: JobSpec, peer: Peer, opts: NormalizeOptions = {}): NormalizedJob {
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
+    throw new WireError('invalid_job', `a job must be an object with 'class' and 'args', got ${describe(spec)}`);
+  }
+  const cls = className(spec);
+  if (!Array.isArray(spec.args)) fail('args', `args must be an array, got ${describe(spec.args)}`);
+  const args = fromNative(spec.args, 'args') as JsonValue[];
+  const queue = spec.queue ?? 'default';
+  if (typeof queue !== 'string' || queue === '') fail('queue', `queue must be a non-empty string, got ${queue === '' ? 'an empty string' : describe(queue)}`);
+  if (spec.jid !== undefined && (typeof spec.jid !== 'string' || spec.jid === '')) fail('jid', `jid must be a non-empty string, got ${describe(spec.jid)}`);
+  if (spec.tags !== undefined && !Array.isArray(spec.tags)) fail('tags', `tags must be an array, got ${describe(spec.tags)}`);
+  const retry = retrySetting(spec);
+  const now = opts.now ?? nowMs();
+  const runAtMs = runAt(spec, now, peer);
+  const jid = spec.jid ?? newJid(peer);
+  const traits = PEER_TRAITS[peer];
+  const extras = Object.keys(spec).filter((k) => !RESERVED.has(k) && spec[k] !== undefined);
+
+  let doc: JsonObject;
+  if (traits.family === 'sidekiq') {
+    // Key order as Sidekiq writes it: defaults (retry, queue) first, then the item's keys, then
+    // jid, created_at and enqueued_at (the last only for an immediate push).
+    doc = JsonObject.from([
+      ['retry', typeof retry === 'number' ? new JsonNumber(String(retry)) : retry],
+      ['queue', queue],
+      ['class', cls],
+      ['args', args],
+    ]);
+    for (const k of extras) doc.set(k, fromNative(spec[k], k));
+    doc.set('jid', jid);
+    const created = spec.created_at !== undefined ? fromNative(spec.created_at, 'created_at') : timestampToken(opts.createdAt ?? now, traits.timeUnit);
+    doc.set('created_at', created);
+    if (runAtMs === undefined) doc.set('enqueued_at', timestampToken(now, traits.timeUnit));
+  } else {
+    if (extras.length > 0) {
+      fail(extras[0]!, `option '${extras[0]}' is not part of ${peer === 'verk' ? "Verk's" : "Exq's"} job format (it would be dropped by the peer)`);
+    }
+    if (peer === 'verk') {
+      // Verk: exactly 13 keys in alphabetical order, args as a JSON string, integer seconds.
+      const maxRetry = typeof retry === 'number' ? retry : retry === false ? 0 : runAtMs === undefined ? (opts.verkMaxRetryCount ?? 25) : null;
+      doc = JsonObject.from([
+        ['args', stringifyJson(args)],
+        ['class', cls],
+        ['created_at', null],
+        ['enqueued_at', runAtMs === undefined ? timestampToken(now, 'int_s') : null],
+        ['error_backtrace', null],
+        ['error_message', null],
+        ['failed_at', null],
+        ['finished_at', null],
+        ['jid', jid],
+        ['max_retry_count', maxRetry === null ? null : new JsonNumber(String(maxRetry))],
+        ['queue', queue],
+        ['retried_at', null],
+        ['retry_count', new JsonNumber('0')],
+      ]);
+    } else {
+      // Exq: alphabetical, retry as an integer limit, enqueued_at = the run time for scheduled jobs.
+      const maxRetry = typeof retry === 'number' ? retry : retry ? 25 : 0;
+      doc = JsonObject.from([
+        ['args', args],
+        ['class', cls],
+        ['enqueued_at', timestampToken(runAtMs ?? now, 'float_s')],
+        ['jid', jid],
+        ['queue', queue],
+        ['retry', new JsonNumber(String(maxRetry))],
+      ]);
+    }
+  }
+  const job: NormalizedJob = { peer, queue, jid, payload: stringifyJson(doc), doc };
+  if (runAtMs !== undefined) job.runAtMs = runAtMs;
+  return job;
+}

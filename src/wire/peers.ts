@@ -1,0 +1,57 @@
+/**
+ * The peers kiqgate speaks with, and what differs between them on the wire.
+ * One table, so a difference is stated once and looked up everywhere.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { TimeUnit } from './timestamps.js';
+
+/** A target or source dialect: the runtime and version that writes or reads a payload. */
+export type Peer = 'sidekiq6' | 'sidekiq7' | 'sidekiq8' | 'verk' | 'exq';
+
+export const PEERS: readonly Peer[] = ['sidekiq6', 'sidekiq7', 'sidekiq8', 'verk', 'exq'];
+
+export interface PeerTraits {
+  readonly family: 'sidekiq' | 'verk' | 'exq';
+  /** Unit of created_at / enqueued_at / failed_at / retried_at. */
+  readonly timeUnit: TimeUnit;
+  /** retry_count written on the first failure (Sidekiq 0, Verk and Exq 1). */
+  readonly firstRetryCount: number;
+  /** Whether an immediate push also does `SADD queues <q>` (Verk never touches `queues`). */
+  readonly addsToQueuesSet: boolean;
+  /** Process heartbeat period in seconds (Sidekiq's BEAT_PAUSE). */
+  readonly beatSeconds: number;
+  /** Name of the busy-work hash suffix (`<identity>:workers` in 6.4.0–6.4.1, `:work` after). */
+  readonly workKeySuffix: string;
+  /** error_backtrace Base64 style: MIME (newline every 60 chars) up to 7.2.0, strict after. */
+  readonly backtraceBase64: 'mime' | 'strict' | 'text';
+  /** Default dead-set limits (count kept, max age in seconds). */
+  readonly deadMaxJobs: number;
+  readonly deadTimeoutSeconds: number;
+}
+
+export const PEER_TRAITS: Readonly<Record<Peer, PeerTraits>> = {
+  sidekiq6: { family: 'sidekiq', timeUnit: 'float_s', firstRetryCount: 0, addsToQueuesSet: true, beatSeconds: 5, workKeySuffix: ':workers', backtraceBase64: 'mime', deadMaxJobs: 10_000, deadTimeoutSeconds: 15_552_000 },
+  sidekiq7: { family: 'sidekiq', timeUnit: 'float_s', firstRetryCount: 0, addsToQueuesSet: true, beatSeconds: 10, workKeySuffix: ':work', backtraceBase64: 'strict', deadMaxJobs: 10_000, deadTimeoutSeconds: 15_552_000 },
+  sidekiq8: { family: 'sidekiq', timeUnit: 'int_ms', firstRetryCount: 0, addsToQueuesSet: true, beatSeconds: 10, workKeySuffix: ':work', backtraceBase64: 'strict', deadMaxJobs: 10_000, deadTimeoutSeconds: 15_552_000 },
+  verk: { family: 'verk', timeUnit: 'int_s', firstRetryCount: 1, addsToQueuesSet: false, beatSeconds: 30, workKeySuffix: ':work', backtraceBase64: 'text', deadMaxJobs: 100, deadTimeoutSeconds: 604_800 },
+  exq: { family: 'exq', timeUnit: 'float_s', firstRetryCount: 1, addsToQueuesSet: true, beatSeconds: 5, workKeySuffix: ':workers', backtraceBase64: 'text', deadMaxJobs: 10_000, deadTimeoutSeconds: 15_552_000 },
+};
+
+export function isPeer(v: unknown): v is Peer {
+  return typeof v === 'string' && (PEERS as readonly string[]).includes(v);
+}
+
+/** A new job id in the peer's own shape, from a CSPRNG. */
+export function newJid(peer: Peer): string {
+  switch (PEER_TRAITS[peer].family) {
+    case 'sidekiq':
+      return randomBytes(12).toString('hex'); // SecureRandom.hex(12): 24 lowercase hex
+    case 'verk': {
+      // Verk: 8 random bytes as two unsigned 32-bit big-endian integers, printed in decimal, concatenated.
+      const b = randomBytes(8);
+      return `${b.readUInt32BE(0)}${b.readUInt32BE(4)}`;
+    }
+    case 'exq':
+      return randomUUID();
+  }
+}
