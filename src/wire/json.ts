@@ -318,7 +318,8 @@ export function toNative(v: JsonValue): NativeJson {
 /**
  * Converts a caller's JS value to the model, accepting only JSON-native values, as Sidekiq's
  * strict_args does: null, booleans, finite numbers, BigInt, strings, arrays and plain objects
- * (plus {@link JsonNumber} to write an exact token such as `1.0`). `path` names the value in errors.
+ * (plus the lossless model's own {@link JsonNumber}/{@link JsonObject}, so an exact token such as
+ * `1.0` passes through unchanged). `path` names the value in errors.
  */
 export function fromNative(v: unknown, path: string, depth = 0): JsonValue {
   if (depth > DEFAULT_MAX_DEPTH) throw new WireError('invalid_args', `${path} is nested deeper than ${DEFAULT_MAX_DEPTH} levels`, path);
@@ -333,7 +334,7 @@ export function fromNative(v: unknown, path: string, depth = 0): JsonValue {
     return new JsonNumber(formatNumber(v));
   }
   if (typeof v === 'bigint') return new JsonNumber(v.toString());
-  if (v instanceof JsonNumber || v instanceof JsonString) return v;
+  if (v instanceof JsonNumber || v instanceof JsonString || v instanceof JsonObject) return v;
   if (Array.isArray(v)) {
     const out: JsonValue[] = new Array(v.length);
     for (let i = 0; i < v.length; i++) {
