@@ -1,37 +1,22 @@
 /**
  * kiqgate in-process driver, written against the public API users call: `Client` from
- * src/client and `Worker` from src/engine (no private fast paths).
+ * src/client and `Worker` from src/engine (no private fast paths). node.ts bundles it with
+ * the worker/producer script, src included, as a build of the package would.
  *
- * The modules are imported by path at run time and typed by the local interfaces below, so
- * the harness type-checks before the API exists; once it lands, these can become static
- * imports with the real types. A job counts as done when its handler returns (switch onDone
- * to a per-job "acked" event if the Worker offers one).
+ * Until that API exists the imports are unresolved; `@ts-ignore` keeps the harness
+ * type-checking meanwhile (kiqgate.ts reports "not built yet" and never bundles this file),
+ * and once the modules land the calls below are checked against their real types.
+ * A job counts as done when its handler returns (switch onDone to a per-job "acked" event if
+ * the Worker offers one).
  */
+// @ts-ignore -- src/client/index.ts lands with the client
+import { Client } from '../../src/client/index.js';
+// @ts-ignore -- src/engine/index.ts lands with the engine
+import { Worker } from '../../src/engine/index.js';
 import { JOB_CLASS, QUEUE, type NodeDriver } from './types.js';
-
-type Handler = (args: unknown[], ctx: unknown) => Promise<void>;
-interface KiqClient {
-  enqueue(job: { class: string; args: unknown[]; queue: string }): Promise<string>;
-  enqueueBulk(jobs: Array<{ class: string; args: unknown[]; queue: string }>): Promise<unknown>;
-  close?(): Promise<void>;
-}
-interface KiqWorker {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-interface ClientModule {
-  Client: new (opts: { redis: string }) => KiqClient;
-}
-interface EngineModule {
-  Worker: new (opts: { redis: string; queues: Record<string, number>; handlers: Map<string, Handler> }) => KiqWorker;
-}
-
-const clientModule = '../../src/client/index.js';
-const engineModule = '../../src/engine/index.js';
 
 export const driver: NodeDriver = {
   async openProducer(url) {
-    const { Client } = (await import(clientModule)) as ClientModule;
     const client = new Client({ redis: url });
     return {
       async enqueueOne(args) {
@@ -47,12 +32,11 @@ export const driver: NodeDriver = {
   },
 
   async startWorker(url, { concurrency, onStart, onDone }) {
-    const { Worker } = (await import(engineModule)) as EngineModule;
     const worker = new Worker({
       redis: url,
       queues: { [QUEUE]: concurrency },
-      handlers: new Map<string, Handler>([
-        [JOB_CLASS, async (args) => { onStart(args); onDone(); }],
+      handlers: new Map([
+        [JOB_CLASS, async (args: unknown[]) => { onStart(args); onDone(); }],
       ]),
     });
     await worker.start();

@@ -1,16 +1,11 @@
 /**
- * Producer process for a Node system: `node --import tsx node-producer.ts <driver file>`.
+ * Producer process body for a Node system, bundled with the system's driver by node.ts.
  *
  * Enqueues BENCH_N jobs one at a time (each awaited), in bulk (BENCH_BATCH per call), or at a
  * fixed BENCH_RATE per second (not awaited one by one, so a slow reply does not slow the pace),
  * and prints one report line: jobs, elapsed ms, process CPU µs.
  */
-import { pathToFileURL } from 'node:url';
 import type { NodeDriver, Producer } from './types.js';
-
-const driverFile = process.argv[2];
-if (!driverFile) throw new Error('usage: node-producer.ts <driver file>');
-const { driver } = (await import(pathToFileURL(driverFile).href)) as { driver: NodeDriver };
 
 const mode = process.env.BENCH_MODE ?? 'one';
 const n = Number(process.env.BENCH_N ?? 1000);
@@ -46,12 +41,14 @@ async function paced(p: Producer): Promise<void> {
   await Promise.all(pending);
 }
 
-const producer = await driver.openProducer(process.env.REDIS_URL!);
-const cpu0 = process.cpuUsage();
-const t0 = now();
-await (mode === 'bulk' ? bulk(producer) : mode === 'rate' ? paced(producer) : one(producer));
-const elapsedMs = now() - t0;
-const cpu = process.cpuUsage(cpu0);
-process.stdout.write(`${JSON.stringify({ type: 'report', jobs: n, elapsedMs, cpuUs: cpu.user + cpu.system })}\n`);
-await Promise.race([producer.close(), sleep(1_000)]);
-process.exit(0);
+export async function runProducer(driver: NodeDriver): Promise<void> {
+  const producer = await driver.openProducer(process.env.REDIS_URL!);
+  const cpu0 = process.cpuUsage();
+  const t0 = now();
+  await (mode === 'bulk' ? bulk(producer) : mode === 'rate' ? paced(producer) : one(producer));
+  const elapsedMs = now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  process.stdout.write(`${JSON.stringify({ type: 'report', jobs: n, elapsedMs, cpuUs: cpu.user + cpu.system })}\n`);
+  await Promise.race([producer.close(), sleep(1_000)]);
+  process.exit(0);
+}
