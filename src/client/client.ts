@@ -1,0 +1,171 @@
+/**
+ * The producer: enqueues jobs that Sidekiq, Verk and Exq workers run as if their own client had
+ * pushed them, by sending the same commands in the same order:
+ *
+ * - Sidekiq ≤ 7, immediate: `SADD queues <q>` then one `LPUSH queue:<q> <json>…` (pipelined, no
+ *   MULTI, as Sidekiq ≥ 6.3 does); Sidekiq 8: one `SADD queues q1 q2…`, then one LPUSH per queue;
+ * - scheduled (`at`/`in`): one `ZADD schedule <score> <json> [<score> <json>…]`, no SADD; the
+ *   stored JSON has no `at` and no `enqueued_at`; the score is float seconds;
+ * - Verk: `LPUSH` only (Verk never touches `queues`), `ZADD schedule <int seconds>` when scheduled.
+ *
+ * One round trip per call (per batch for bulk). Every job is validated and encoded before the
+ * first command is sent, so bad input never reaches Redis.
+ */
+import type { Redis } from 'ioredis';
+import { type RedisTarget, openRedis } from '../support/connection.js';
+import {
+  DEFAULT_MAX_PAYLOAD_BYTES, KeyLayout, type JobSpec, type NormalizedJob, type Peer,
+  PEER_TRAITS, WireError, isPeer, normalizeJob, nowMs, scoreSeconds,
+} from '../wire/index.js';
+
+export interface ClientOptions {
+  /** Redis URL, ioredis options or instance; default `REDIS_URL` or redis://127.0.0.1:6379. */
+  redis?: RedisTarget;
+  /** Whose format to write: `sidekiq6`, `sidekiq7` (default), `sidekiq8`, `verk` or `exq`. */
+  peer?: Peer;
+  /** Key prefix, as redis-namespace applied it (Exq's default `exq` when the peer is exq). */
+  namespace?: string;
+  /** Refuse payloads larger than this (bytes; default 8 MiB; 0 disables). */
+  maxPayloadBytes?: number;
+  /** Jobs per round trip in `enqueueBulk` (default 1000, as Sidekiq's push_bulk). */
+  batchSize?: number;
+  /** Verk's default max_retry_count for immediate pushes (default 25). */
+  verkMaxRetryCount?: number;
+}
+
+/** Options for a bulk push; `at` may be one time for all or one per job. */
+export interface BulkSpec {
+  class: string | { name: string };
+  /** One argument array per job. */
+  args: unknown[][];
+  queue?: string;
+  retry?: boolean | number;
+  at?: Date | number | Array<Date | number>;
+  /** Any other Sidekiq option, written into every payload. */
+  [option: string]: unknown;
+}
+
+export class Client {
+  readonly peer: Peer;
+  readonly keys: KeyLayout;
+  private readonly redis: Redis;
+  private readonly owned: boolean;
+  private readonly maxBytes: number;
+  private readonly batchSize: number;
+  private readonly verkMaxRetryCount: number | undefined;
+
+  constructor(opts: ClientOptions = {}) {
+    const peer = opts.peer ?? 'sidekiq7';
+    if (!isPeer(peer)) throw new WireError('invalid_option', `peer must be one of sidekiq6, sidekiq7, sidekiq8, verk, exq, got ${JSON.stringify(peer)}`, 'peer');
+    this.peer = peer;
+    this.keys = new KeyLayout(opts.namespace ?? (peer === 'exq' ? 'exq' : undefined));
+    const { redis, owned } = openRedis(opts.redis);
+    this.redis = redis;
+    this.owned = owned;
+    this.maxBytes = opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    this.batchSize = opts.batchSize ?? 1000;
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) {
+      throw new WireError('invalid_option', `batchSize must be a positive integer, got ${opts.batchSize}`, 'batchSize');
+    }
+    this.verkMaxRetryCount = opts.verkMaxRetryCount;
+  }
+
+  /** Enqueues one job (scheduled when it has `at` or `in`). Resolves to its jid. */
+  async enqueue(spec: JobSpec): Promise<string> {
+    const job = this.normalize(spec);
+    await this.push([job]);
+    return job.jid;
+  }
+
+  /** Schedules one job to run at `at` (Date or epoch) — the same as `enqueue({ ...spec, at })`. */
+  async schedule(spec: JobSpec, at: Date | number): Promise<string> {
+    const { in: _in, ...rest } = spec;
+    return this.enqueue({ ...rest, class: spec.class, args: spec.args, at });
+  }
+
+  /**
+   * Enqueues many jobs, one round trip per batch of `batchSize`. Accepts a list of specs, or
+   * Sidekiq's push_bulk shape (`{ class, args: [[1], [2]], queue, at }`): one normalization, one
+   * shared `created_at`, a jid each. Resolves to the jids in order.
+   */
+  async enqueueBulk(jobs: JobSpec[] | BulkSpec): Promise<string[]> {
+    const now = nowMs();
+    let normalized: NormalizedJob[];
+    if (Array.isArray(jobs)) {
+      normalized = jobs.map((spec, i) => this.normalize(spec, now, `jobs[${i}]`));
+    } else {
+      const { args, at, ...rest } = jobs;
+      if (!Array.isArray(args) || !args.every(Array.isArray)) {
+        throw new WireError('invalid_args', 'args must be an array of argument arrays for a bulk push, e.g. [[1], [2]]', 'args');
+      }
+      if (Array.isArray(at) && at.length !== args.length) {
+        throw new WireError('invalid_option', `at must be one time or an array of ${args.length} times (one per job), got ${at.length}`, 'at');
+      }
+      normalized = args.map((a, i) => {
+        const spec: JobSpec = { ...rest, class: jobs.class, args: a };
+        const t = Array.isArray(at) ? at[i] : at;
+        if (t !== undefined) spec.at = t;
+        return this.normalize(spec, now, `args[${i}]`);
+      });
+    }
+    for (let i = 0; i < normalized.length; i += this.batchSize) {
+      await this.push(normalized.slice(i, i + this.batchSize));
+    }
+    return normalized.map((j) => j.jid);
+  }
+
+  /** Closes the connection (when the client opened it). */
+  async close(): Promise<void> {
+    if (this.owned) await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  private normalize(spec: JobSpec, now = nowMs(), where?: string): NormalizedJob {
+    let job: NormalizedJob;
+    try {
+      const opts: { now: number; createdAt: number; verkMaxRetryCount?: number } = { now, createdAt: now };
+      if (this.verkMaxRetryCount !== undefined) opts.verkMaxRetryCount = this.verkMaxRetryCount;
+      job = normalizeJob(spec, this.peer, opts);
+    } catch (err) {
+      if (where && err instanceof WireError) throw new WireError(err.code, `${where}: ${err.message}`, err.field);
+      throw err;
+    }
+    const size = Buffer.byteLength(job.payload);
+    if (this.maxBytes > 0 && size > this.maxBytes) {
+      throw new WireError('too_large', `${where ? `${where}: ` : ''}payload is ${size} bytes, over the ${this.maxBytes}-byte limit`);
+    }
+    return job;
+  }
+
+  /** Sends one batch with the commands the peer's client sends, in its order, in one round trip. */
+  private async push(jobs: NormalizedJob[]): Promise<void> {
+    const traits = PEER_TRAITS[this.peer];
+    const now = jobs.filter((j) => j.runAtMs === undefined);
+    const later = jobs.filter((j) => j.runAtMs !== undefined);
+    const byQueue = new Map<string, string[]>();
+    for (const j of now) {
+      const list = byQueue.get(j.queue);
+      if (list) list.push(j.payload);
+      else byQueue.set(j.queue, [j.payload]);
+    }
+    const pipe = this.redis.pipeline();
+    if (this.peer === 'sidekiq8' && byQueue.size > 0) {
+      pipe.sadd(this.keys.queues, ...byQueue.keys());
+      for (const [q, payloads] of byQueue) pipe.lpush(this.keys.queue(q), ...payloads);
+    } else {
+      for (const [q, payloads] of byQueue) {
+        if (traits.addsToQueuesSet) pipe.sadd(this.keys.queues, q);
+        pipe.lpush(this.keys.queue(q), ...payloads);
+      }
+    }
+    if (later.length > 0) {
+      const args: string[] = [];
+      for (const j of later) {
+        const ms = j.runAtMs!;
+        args.push(traits.family === 'verk' ? String(Math.floor(ms / 1000)) : scoreSeconds(ms), j.payload);
+      }
+      pipe.zadd(this.keys.schedule, ...args);
+    }
+    const results = await pipe.exec();
+    for (const [err] of results ?? []) if (err) throw err;
+  }
+}

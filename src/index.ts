@@ -1,0 +1,10 @@
+/**
+ * kiqgate: a Node.js job system that speaks Sidekiq's (and Verk's, and Exq's) Redis wire format.
+ *
+ * - `Client`: enqueue jobs that Sidekiq/Verk workers run as their own;
+ * - `Worker`: run jobs reliably (nothing lives only in memory);
+ * - the wire core: decode/encode payloads losslessly.
+ */
+export * from './wire/index.js';
+export * from './client/index.js';
+export { redactUrl, redactText } from './support/redact.js';
