@@ -1,0 +1,90 @@
+/**
+ * `kiqgate enqueue`: push one job as the chosen peer's client would, print its jid.
+ * `--args` is parsed losslessly: a 2^62 integer or a `1.0` float reaches Redis as written.
+ */
+import { parseArgs } from 'node:util';
+import { Client } from '../client/index.js';
+import { type JobSpec, WireError, isPeer, parseJson, JsonObject, type JsonValue } from '../wire/index.js';
+import { CliError } from './cli-error.js';
+import { connectForCli, resolveRedisUrl } from './cli-redis.js';
+
+const HELP = `Usage: kiqgate enqueue --class CLASS --args JSON [options]
+
+  --redis URL          Redis URL (default: REDIS_URL or redis://127.0.0.1:6379)
+  --queue Q            queue name (default: default)
+  --class C            job class name (required)
+  --args JSON          argument array, e.g. '[1, "two", 4611686018427387904]' (required)
+  --at ISO8601         run at this time (or epoch seconds)
+  --in SECONDS         run this many seconds from now
+  --retry true|false|N retry setting (default: true)
+  --peer P             sidekiq6 | sidekiq7 (default) | sidekiq8 | verk | exq
+  --namespace NS       key prefix (as redis-namespace applied it)
+  --jid JID            use this job id`;
+
+function parseRetry(v: string): boolean | number {
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  throw new WireError('invalid_option', `--retry must be true, false or a non-negative integer, got ${JSON.stringify(v)}`, 'retry');
+}
+
+function parseAt(v: string): Date | number {
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new WireError('invalid_option', `--at must be an ISO 8601 time (2026-12-01T10:00:00Z) or epoch seconds, got ${JSON.stringify(v)}`, 'at');
+  return new Date(t);
+}
+
+function parseArgsJson(v: string): JsonValue[] {
+  let parsed: JsonValue;
+  try {
+    parsed = parseJson(v);
+  } catch (err) {
+    throw new WireError('invalid_args', `--args is not valid JSON: ${(err as Error).message.replace(/^payload is not valid JSON: /, '')}`, 'args');
+  }
+  if (!Array.isArray(parsed)) {
+    throw new WireError('invalid_args', `--args must be a JSON array, got ${parsed instanceof JsonObject ? 'an object' : typeof parsed === 'string' ? 'a string' : JSON.stringify(v).slice(0, 40)}`, 'args');
+  }
+  return parsed;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      redis: { type: 'string' }, queue: { type: 'string' }, class: { type: 'string' }, args: { type: 'string' },
+      at: { type: 'string' }, in: { type: 'string' }, retry: { type: 'string' }, peer: { type: 'string' },
+      namespace: { type: 'string' }, jid: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (!values.class) throw new CliError(`--class is required\n\n${HELP}`);
+  if (values.args === undefined) throw new CliError(`--args is required (a JSON array, e.g. '[1, "two"]')\n\n${HELP}`);
+  const peer = values.peer ?? 'sidekiq7';
+  if (!isPeer(peer)) throw new CliError(`--peer must be one of sidekiq6, sidekiq7, sidekiq8, verk, exq; got ${JSON.stringify(peer)}`);
+  const spec: JobSpec = { class: values.class, args: parseArgsJson(values.args) };
+  if (values.queue !== undefined) spec.queue = values.queue;
+  if (values.retry !== undefined) spec.retry = parseRetry(values.retry);
+  if (values.jid !== undefined) spec.jid = values.jid;
+  if (values.at !== undefined) spec.at = parseAt(values.at);
+  if (values.in !== undefined) {
+    const n = Number(values.in);
+    if (values.in.trim() === '' || !Number.isFinite(n)) throw new WireError('invalid_option', `--in must be a number of seconds, got ${JSON.stringify(values.in)}`, 'in');
+    spec.in = n;
+  }
+  const redis = await connectForCli(resolveRedisUrl(values.redis));
+  const opts: ConstructorParameters<typeof Client>[0] = { redis, peer };
+  if (values.namespace !== undefined) opts.namespace = values.namespace;
+  const client = new Client(opts);
+  try {
+    const jid = await client.enqueue(spec);
+    process.stdout.write(`${jid}\n`);
+    return 0;
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * `kiqgate <command>`: the command-line entry point. Each command lives in its own module; this
+ * file only dispatches and turns errors into one clear line (never a stack dump, never a password).
+ */
+import { isWireError } from '../wire/index.js';
+import { redactText } from '../support/redact.js';
+import { CliError } from './cli-error.js';
+
+const USAGE = `Usage: kiqgate <command> [options]
+
+Commands:
+  demo       start a worker, enqueue demo jobs (Sidekiq- and Verk-shaped), process them, exit
+  worker     run jobs from Redis queues (--require ./workers.js --queue default:25 ...)
+  enqueue    enqueue one job (--class C --args JSON [--queue Q] [--at ISO8601 | --in SECONDS] ...)
+  compat     replay captured fixtures against Redis and check interop (--fixtures DIR, --live-sidekiq)
+  help       show this text, or help for a command: kiqgate <command> --help
+
+Redis: --redis URL or the REDIS_URL environment variable (default redis://127.0.0.1:6379).`;
+
+type CommandModule = { run(argv: string[]): Promise<number> };
+
+/** Commands by name: an explicit table, so a user-supplied name never reaches import(). */
+const COMMANDS: ReadonlyMap<string, () => Promise<CommandModule>> = new Map([
+  ['enqueue', () => import('./enqueue-command.js')],
+]);
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const load = COMMANDS.get(name);
+  if (!load) {
+    process.stderr.write(`kiqgate: unknown command '${name}'\n\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    const mod = await load();
+    return await mod.run(rest);
+  } catch (err) {
+    process.stderr.write(`kiqgate ${name}: ${describeError(err)}\n`);
+    return err instanceof CliError ? err.exitCode : isWireError(err) ? 2 : 1;
+  }
+}
+
+/** One line for a user: the message (secrets scrubbed), the field when there is one. */
+export function describeError(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return redactText(msg);
+}
+
+// Run when executed directly (bin/kiqgate.js imports this module for its side effect).
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`kiqgate: ${describeError(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,66 @@
+/**
+ * `kiqgate enqueue` end to end: the real CLI process against the real Redis.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { decodeJob, parseObject, stringifyJson } from '../../src/wire/index.js';
+import { runCli } from '../support/cli.js';
+import { dropNamespace, testRedis, TEST_REDIS_URL, uniqueNamespace } from '../support/redis.js';
+
+let redis: Redis;
+const ns = uniqueNamespace('cli');
+beforeAll(() => { redis = testRedis(); });
+afterAll(async () => { await dropNamespace(redis, ns); await redis.quit(); });
+
+describe('kiqgate enqueue', () => {
+  it('prints the jid and pushes the exact args (2^62, -2^63, 1.0, unicode) as Sidekiq would', async () => {
+    const r = await runCli(['enqueue', '--redis', TEST_REDIS_URL, '--namespace', ns, '--queue', 'mail', '--class', 'HardJob',
+      '--args', '[4611686018427387904, -9223372036854775808, 1.0, "e\u0301😀", {"__proto__": {"x": []}}]', '--retry', '3']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const jid = r.stdout.trim();
+    expect(jid).toMatch(/^[0-9a-f]{24}$/);
+    expect(await redis.smembers(`${ns}:queues`)).toEqual(['mail']);
+    const [payload] = await redis.lrange(`${ns}:queue:mail`, 0, -1);
+    const doc = parseObject(payload!);
+    expect(doc.keys()).toEqual(['retry', 'queue', 'class', 'args', 'jid', 'created_at', 'enqueued_at']);
+    expect(stringifyJson(doc.get('args')!)).toBe('[4611686018427387904,-9223372036854775808,1.0,"e\u0301😀",{"__proto__":{"x":[]}}]');
+    const job = decodeJob(payload!);
+    expect(job.jid).toBe(jid);
+    expect(job.retry).toBe(3);
+    expect(job.args[0]).toBe(4611686018427387904n);
+    expect(job.args[1]).toBe(-9223372036854775808n);
+  });
+
+  it('schedules with --in for Verk in integer seconds, without SADD queues', async () => {
+    const r = await runCli(['enqueue', '--redis', TEST_REDIS_URL, '--namespace', ns, '--peer', 'verk', '--class', 'ExampleWorker', '--args', '[1,2]', '--in', '60']);
+    expect(r.code).toBe(0);
+    const entries = await redis.zrange(`${ns}:schedule`, 0, -1, 'WITHSCORES');
+    expect(entries).toHaveLength(2);
+    expect(entries[1]).toMatch(/^\d{10}$/);
+    expect(JSON.parse(entries[0]!)).toMatchObject({ args: '[1,2]', class: 'ExampleWorker', enqueued_at: null, jid: r.stdout.trim() });
+  });
+
+  it.each([
+    [['--class', 'X', '--args', '"str"'], '--args must be a JSON array'],
+    [['--class', 'X', '--args', '[1'], '--args is not valid JSON'],
+    [['--args', '[]'], '--class is required'],
+    [['--class', 'X', '--args', '[]', '--retry', 'maybe'], '--retry must be true, false or a non-negative integer'],
+    [['--class', 'X', '--args', '[]', '--at', 'tomorrow-ish'], '--at must be an ISO 8601 time'],
+    [['--class', 'X', '--args', '[]', '--peer', 'resque'], '--peer must be one of'],
+  ])('rejects bad input %j with a clear error and writes nothing', async (args, message) => {
+    const before = await redis.keys(`${ns}:*`);
+    const r = await runCli(['enqueue', '--redis', TEST_REDIS_URL, '--namespace', ns, ...args]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect((await redis.keys(`${ns}:*`)).sort()).toEqual(before.sort());
+  });
+
+  it('says which Redis it could not reach, with the password redacted', async () => {
+    const r = await runCli(['enqueue', '--class', 'X', '--args', '[]'], { REDIS_URL: 'redis://app:s3cret-pw@127.0.0.1:1/0' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('cannot reach Redis at redis://app:***@127.0.0.1:1/0');
+    expect(r.stderr).not.toContain('s3cret-pw');
+  });
+});
