@@ -56,6 +56,7 @@ export interface NormalizeOptions {
 
 const RESERVED = new Set(['class', 'args', 'queue', 'retry', 'jid', 'at', 'in', 'created_at', 'enqueued_at']);
 
+
 function fail(field: string, message: string): never {
   throw new WireError(field === 'args' || field.startsWith('args[') ? 'invalid_args' : field === 'class' ? 'invalid_job' : 'invalid_option', message, field);
 }
@@ -117,19 +118,27 @@ export function normalizeJob(spec: JobSpec, peer: Peer, opts: NormalizeOptions =
 
   let doc: JsonObject;
   if (traits.family === 'sidekiq') {
-    // Key order as Sidekiq writes it: defaults (retry, queue) first, then the item's keys, then
-    // jid, created_at and enqueued_at (the last only for an immediate push).
+    // Key order as Sidekiq's `defaults.merge(item)` writes it: the defaults (retry, queue) keep
+    // their positions, the caller's keys follow in the caller's order (so `{ args, class }` is
+    // written args-first, as perform_async does), then jid, created_at and enqueued_at are added
+    // when absent (`||=`), in that order. A scheduled job gets no enqueued_at.
     doc = JsonObject.from([
       ['retry', typeof retry === 'number' ? new JsonNumber(String(retry)) : retry],
       ['queue', queue],
-      ['class', cls],
-      ['args', args],
     ]);
-    for (const k of extras) doc.set(k, fromNative(spec[k], k));
-    doc.set('jid', jid);
-    const created = spec.created_at !== undefined ? fromNative(spec.created_at, 'created_at') : timestampToken(opts.createdAt ?? now, traits.timeUnit);
-    doc.set('created_at', created);
-    if (runAtMs === undefined) doc.set('enqueued_at', timestampToken(now, traits.timeUnit));
+    const enqueuedAt = timestampToken(now, traits.timeUnit);
+    for (const k of Object.keys(spec)) {
+      if (spec[k] === undefined || k === 'retry' || k === 'queue' || k === 'at' || k === 'in') continue;
+      if (k === 'class') doc.set('class', cls);
+      else if (k === 'args') doc.set('args', args);
+      else if (k === 'jid') doc.set('jid', jid);
+      else if (k === 'enqueued_at') {
+        if (runAtMs === undefined) doc.set('enqueued_at', enqueuedAt);
+      } else doc.set(k, fromNative(spec[k], k));
+    }
+    if (!doc.has('jid')) doc.set('jid', jid);
+    if (!doc.has('created_at')) doc.set('created_at', timestampToken(opts.createdAt ?? now, traits.timeUnit));
+    if (runAtMs === undefined) doc.set('enqueued_at', enqueuedAt);
   } else {
     if (extras.length > 0) {
       fail(extras[0]!, `option '${extras[0]}' is not part of ${peer === 'verk' ? "Verk's" : "Exq's"} job format (it would be dropped by the peer)`);
