@@ -73,10 +73,11 @@ export function drainRun(ctx: RunContext, system: BenchSystem, n: number, concur
     const enqueue = await produce(ctx, system, { mode: 'bulk', n, batch: 1000 }, spawned);
     const mem1 = await redisUsedMemory(ctx.admin);
 
-    const cpu0 = await redisCpuUs(ctx.admin);
     const workers = Array.from({ length: processes }, () => system.spawnWorker(ctx.redisUrl, { concurrency, mode: 'drain' }));
     spawned.push(...workers);
     await Promise.all(workers.map((w) => w.next('ready', left(ctx))));
+    const cpu0 = await redisCpuUs(ctx.admin);
+    for (const w of workers) w.send('go');
     await waitForCount(ctx, workers, n);
     const cpu1 = await redisCpuUs(ctx.admin);
     const reports = await stopWorkers(workers);
@@ -119,6 +120,7 @@ export function latencyRun(ctx: RunContext, system: BenchSystem, rate: number, s
     const worker = system.spawnWorker(ctx.redisUrl, { concurrency: 10, mode: 'latency' });
     spawned.push(worker);
     await worker.next('ready', left(ctx));
+    worker.send('go');
     await sleep(500); // let it settle into its idle wait
     const n = Math.round(rate * seconds);
     const producer = await produce(ctx, system, { mode: 'rate', n, rate }, spawned);

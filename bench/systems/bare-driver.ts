@@ -30,11 +30,13 @@ export const driver: NodeDriver = {
     };
   },
 
-  async startWorker(url, { concurrency, onStart, onDone }) {
+  async prepareWorker(url, { concurrency, onStart, onDone }) {
     const redis = new Redis(url);
     const blocking = new Redis(url);
     const inProgress = `inprogress:${QUEUE}:bare-${process.pid}`;
+    await Promise.all([redis.ping(), blocking.ping()]);
     let running = true;
+    let done: Promise<void> = Promise.resolve();
     const loop = async () => {
       let acks: string[] = []; // finished jobs whose LREM goes out with the next fetch
       while (running) {
@@ -56,8 +58,10 @@ export const driver: NodeDriver = {
         acks = jobs;
       }
     };
-    const done = loop();
     return {
+      async start() {
+        done = loop();
+      },
       async stop() {
         running = false;
         blocking.disconnect();

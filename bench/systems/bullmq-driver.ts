@@ -32,19 +32,22 @@ export const driver: NodeDriver = {
     };
   },
 
-  async startWorker(url, { concurrency, onStart, onDone }) {
+  async prepareWorker(url, { concurrency, onStart, onDone }) {
     const connection = connect(url);
     const worker = new Worker(
       QUEUE,
       async (job) => {
         onStart((job.data as { args: unknown[] }).args);
       },
-      { connection, concurrency },
+      { connection, concurrency, autorun: false },
     );
     worker.on('completed', onDone);
     worker.on('error', (err) => process.stderr.write(`bullmq worker error: ${String(err)}\n`));
     await worker.waitUntilReady();
     return {
+      async start() {
+        void worker.run(); // resolves only when the worker closes
+      },
       async stop() {
         await worker.close(true);
         connection.disconnect();

@@ -31,7 +31,7 @@ export const driver: NodeDriver = {
     };
   },
 
-  async startWorker(url, { concurrency, onStart, onDone }) {
+  async prepareWorker(url, { concurrency, onStart, onDone }) {
     const worker = new Worker({
       redis: url,
       queues: { [QUEUE]: concurrency },
@@ -39,7 +39,6 @@ export const driver: NodeDriver = {
         [JOB_CLASS, async (args: unknown[]) => { onStart(args); onDone(); }],
       ]),
     });
-    await worker.start();
-    return { stop: () => worker.stop() };
+    return { start: () => worker.start(), stop: () => worker.stop() };
   },
 };

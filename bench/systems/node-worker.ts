@@ -1,35 +1,37 @@
 /**
  * Worker process body for a Node system, bundled with the system's driver by node.ts.
  *
- * Runs one worker through the driver and speaks the worker protocol of types.ts. The per-job
- * bookkeeping is a counter and a clock read, the same for every Node system.
+ * Prepares one worker through the driver (connected, not fetching), says "ready", starts it
+ * on "go" so that several processes begin together, and after "stop" prints its report (see
+ * the protocol in types.ts). The per-job bookkeeping is a counter and a clock read, the same
+ * for every Node system.
  */
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import type { NodeDriver } from './types.js';
 
+const now = () => performance.timeOrigin + performance.now();
+const emit = (msg: object) => process.stdout.write(`${JSON.stringify(msg)}\n`);
+
+function peakRssKb(): number {
+  const m = /VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
 export async function runWorker(driver: NodeDriver): Promise<void> {
-  const url = process.env.REDIS_URL!;
-  const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 10);
   const latencyMode = process.env.BENCH_MODE === 'latency';
-
-  const now = () => performance.timeOrigin + performance.now();
-  const emit = (msg: object) => process.stdout.write(`${JSON.stringify(msg)}\n`);
-
   let count = 0;
   let firstStartMs = 0;
   let lastFinishMs = 0;
   const latencies: number[] = [];
 
-  const cpu0 = process.cpuUsage();
-  let cpuAtLastJob = 0;
-  let reported = 0;
-  const cpuSince0 = () => {
-    const d = process.cpuUsage(cpu0);
-    return d.user + d.system;
-  };
-
-  const worker = await driver.startWorker(url, {
-    concurrency,
+  const worker = await driver.prepareWorker(process.env.REDIS_URL!, {
+    concurrency: Number(process.env.BENCH_CONCURRENCY ?? 10),
     onStart(args) {
       const t = now();
       if (firstStartMs === 0) firstStartMs = t;
@@ -40,8 +42,14 @@ export async function runWorker(driver: NodeDriver): Promise<void> {
       lastFinishMs = now();
     },
   });
-  emit({ type: 'ready', pid: process.pid });
 
+  const cpu0 = process.cpuUsage();
+  const cpuSince0 = () => {
+    const d = process.cpuUsage(cpu0);
+    return d.user + d.system;
+  };
+  let cpuAtLastJob = 0;
+  let reported = 0;
   // CPU is sampled when the count moved, so idle time after the last job is (nearly) excluded.
   const ticker = setInterval(() => {
     if (count === reported) return;
@@ -50,41 +58,30 @@ export async function runWorker(driver: NodeDriver): Promise<void> {
     emit({ type: 'progress', count });
   }, 50);
 
-  function peakRssKb(): number {
-    const m = /VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'));
-    return m ? Number(m[1]) : 0;
-  }
-
-  function quantile(sorted: number[], q: number): number {
-    if (sorted.length === 0) return 0;
-    return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-  }
-
-  function report(): void {
+  const report = () => {
     clearInterval(ticker);
     if (count !== reported) cpuAtLastJob = cpuSince0();
     const sorted = latencies.sort((a, b) => a - b);
-    emit({
-      type: 'report',
-      count,
-      firstStartMs,
-      lastFinishMs,
-      cpuUs: cpuAtLastJob,
-      hwmKb: peakRssKb(),
-      ...(latencyMode
-        ? { latency: { n: sorted.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: sorted.at(-1) ?? 0 } }
-        : {}),
-    });
-  }
+    const latency = { n: sorted.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: sorted.at(-1) ?? 0 };
+    emit({ type: 'report', count, firstStartMs, lastFinishMs, cpuUs: cpuAtLastJob, hwmKb: peakRssKb(), ...(latencyMode ? { latency } : {}) });
+  };
 
-  let stopping = false;
-  process.stdin.setEncoding('utf8');
-  process.stdin.on('data', (chunk: string) => {
-    if (stopping || !chunk.includes('stop')) return;
-    stopping = true;
-    report();
-    // The figures are out; a graceful stop would only add time, and the harness FLUSHALLs next.
-    void Promise.race([worker.stop(), new Promise((r) => setTimeout(r, 1_000))]).finally(() => process.exit(0));
-  });
-  process.stdin.on('end', () => process.exit(0));
+  let state: 'ready' | 'running' | 'stopping' = 'ready';
+  createInterface({ input: process.stdin })
+    .on('line', (line) => {
+      if (line === 'go' && state === 'ready') {
+        state = 'running';
+        worker.start().catch((err: unknown) => {
+          process.stderr.write(`worker failed: ${String(err)}\n`);
+          process.exit(1);
+        });
+      } else if (line === 'stop' && state !== 'stopping') {
+        state = 'stopping';
+        report();
+        // The figures are out; a graceful stop would only add time, and the harness FLUSHALLs next.
+        void Promise.race([worker.stop(), new Promise((r) => setTimeout(r, 1_000))]).finally(() => process.exit(0));
+      }
+    })
+    .on('close', () => process.exit(0));
+  emit({ type: 'ready', pid: process.pid });
 }

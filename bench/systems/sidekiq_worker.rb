@@ -3,7 +3,9 @@
 # Loaded into a real Sidekiq process (6.4.1 from Debian's ruby-sidekiq). A server middleware
 # counts jobs and records the first start and the last finish, so boot time is excluded; the
 # process speaks the worker protocol of bench/systems/types.ts on stdout (Sidekiq's own log goes
-# to stderr at WARN). It exits when it is told "stop" on stdin, or when stdin closes.
+# to stderr at WARN). The :startup hook runs before Sidekiq starts its fetchers, so it says
+# "ready" there and holds the boot until "go" on stdin. It exits after "stop", or when stdin
+# closes.
 require "json"
 require "logger"
 require "sidekiq"
@@ -52,9 +54,13 @@ module Bench
       end
     end
 
-    def ready
+    def ready_then_wait_for_go
       @cpu0 = cpu_us
       emit(type: "ready", pid: Process.pid)
+      while (line = $stdin.gets)
+        break if line.strip == "go"
+      end
+      exit!(0) if line.nil?
       Thread.new { progress_loop }
       Thread.new { command_loop }
     end
@@ -104,5 +110,5 @@ end
 
 Sidekiq.configure_server do |config|
   config.server_middleware { |chain| chain.add Bench::Middleware }
-  config.on(:startup) { Bench.ready }
+  config.on(:startup) { Bench.ready_then_wait_for_go }
 end

@@ -8,9 +8,11 @@
  * generic `node-worker.ts` / `node-producer.ts` scripts.
  *
  * Process protocol (JSON lines on stdout; other lines are ignored):
- *   worker:   {"type":"ready"} once it fetches, {"type":"progress","count":n} every ~50 ms while
- *             the count changes, and after "stop" on stdin one {"type":"report", ...WorkerReport}
- *             before it exits. A worker exits by itself when its stdin closes.
+ *   worker:   {"type":"ready"} once connected but not yet fetching; it starts fetching on "go"
+ *             on stdin (so that several processes start together), prints
+ *             {"type":"progress","count":n} every ~50 ms while the count changes, and after
+ *             "stop" one {"type":"report", ...WorkerReport} before it exits. A worker exits by
+ *             itself when its stdin closes.
  *   producer: one {"type":"report", ...ProducerReport}, then exits.
  * Environment: REDIS_URL, BENCH_QUEUE; workers BENCH_CONCURRENCY and BENCH_MODE
  * (drain|latency); producers BENCH_MODE (one|bulk|rate), BENCH_N, BENCH_BATCH, BENCH_RATE.
@@ -42,7 +44,7 @@ export interface WorkerReport {
   /** Epoch ms when the first job started / the last job finished (0 when none ran). */
   firstStartMs: number;
   lastFinishMs: number;
-  /** Process CPU (user+sys) from just before the worker started to its last finished job, µs. */
+  /** Process CPU (user+sys) from "ready" to (within ~50 ms after) its last finished job, µs. */
   cpuUs: number;
   /** Peak resident set size (VmHWM), kB. */
   hwmKb: number;
@@ -72,13 +74,19 @@ export interface BenchSystem {
 /** In-process side of a Node system, loaded by node-worker.ts and node-producer.ts. */
 export interface NodeDriver {
   openProducer(redisUrl: string): Promise<Producer>;
-  startWorker(redisUrl: string, opts: DriverWorkerOptions): Promise<{ stop(): Promise<void> }>;
+  /** Connects and sets a worker up without fetching yet; `start` begins fetching. */
+  prepareWorker(redisUrl: string, opts: DriverWorkerOptions): Promise<PreparedWorker>;
 }
 
 export interface Producer {
   enqueueOne(args: unknown[]): Promise<void>;
   enqueueBulk(argsList: unknown[][]): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface PreparedWorker {
+  start(): Promise<void>;
+  stop(): Promise<void>;
 }
 
 export interface DriverWorkerOptions {
