@@ -20,9 +20,11 @@ export interface PushOp {
 }
 
 /** `Sidekiq::Client.push_bulk`: one job per element of `args`. */
-export interface PushBulkOp extends Omit<PushOp, 'op' | 'args'> {
+export interface PushBulkOp extends Omit<PushOp, 'op' | 'args' | 'at'> {
   op: 'push_bulk';
   args: unknown[][];
+  /** One time for all jobs, or one per job (same length as `args`). */
+  at?: number | number[] | null;
 }
 
 /** What `Worker.perform_in`/`perform_at` do: `interval` < 1e9 is relative, else absolute. */

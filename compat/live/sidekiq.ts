@@ -99,6 +99,8 @@ export interface StartSidekiqOptions {
   env?: Record<string, string>;
   /** Deadline for the first heartbeat; the default is 30 s. */
   bootTimeoutMs?: number;
+  /** Poll `processes` over this connection instead of a new one (the capture tool uses its own). */
+  pollWith?: Redis;
 }
 
 export interface SidekiqProcess {
@@ -163,9 +165,9 @@ export async function startSidekiq(opts: StartSidekiqOptions): Promise<SidekiqPr
     }
   };
 
-  const redis = new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const redis = opts.pollWith ?? new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
-    await redis.connect();
+    if (!opts.pollWith) await redis.connect();
     const identity = await waitFor(
       async () => {
         if (spawnError) throw new Error(`could not spawn sidekiq: ${spawnError.message}`);
@@ -194,7 +196,7 @@ export async function startSidekiq(opts: StartSidekiqOptions): Promise<SidekiqPr
       logTail,
     };
   } finally {
-    redis.disconnect();
+    if (!opts.pollWith) redis.disconnect();
   }
 }
 
