@@ -12,6 +12,7 @@ import { detectDialect } from './detect.js';
 import { WireError } from './errors.js';
 import { type JsonObject, type NativeJson, asString, parseJson, parseObject, toNative } from './json.js';
 import type { Peer } from './peers.js';
+import { type ReadableJob, validateJobShape } from './schemas.js';
 import { readTimestamp } from './timestamps.js';
 
 /** Default payload size limit for fetch and enqueue (bytes). */
@@ -83,8 +84,8 @@ function hasUnsafeInteger(v: unknown): boolean {
 }
 
 /** Reads args (a JSON array, or Verk's JSON string holding one) as handler values. */
-function decodeArgs(job: Record<string, unknown>, text: string): NativeJson[] {
-  const args = job.args;
+function decodeArgs(job: ReadableJob[Peer], text: string): NativeJson[] {
+  const args: unknown = job.args;
   if (Array.isArray(args)) {
     if (!hasUnsafeInteger(args)) return args as NativeJson[];
     const exact = parseObject(text).get('args');
@@ -128,35 +129,23 @@ export function decodeJob(payload: Buffer | string, opts: DecodeOptions = {}): D
     throw new WireError('invalid_job', `payload must be a JSON object (a job hash), got ${typeName(parsed)}`);
   }
   const job = parsed as Record<string, unknown>;
-
-  const cls = job.class;
-  if (typeof cls !== 'string' || cls === '') {
-    throw new WireError('invalid_job', `class must be a non-empty string naming the job class, got ${cls === '' ? 'an empty string' : typeName(cls)}`, 'class');
-  }
-  const args = decodeArgs(job, text);
-  if (job.queue !== undefined && typeof job.queue !== 'string') {
-    throw new WireError('invalid_job', `queue must be a string, got ${typeName(job.queue)}`, 'queue');
-  }
-  if (job.jid !== undefined && typeof job.jid !== 'string') {
-    throw new WireError('invalid_job', `jid must be a string, got ${typeName(job.jid)}`, 'jid');
-  }
   const { dialect, candidates } = detectDialect(job);
+  // The detected peer's readable schema: class, args, queue, jid, retry_count, Verk's
+  // max_retry_count and the timestamps, each with a message naming the field.
+  const bad = validateJobShape(dialect, job, 'readable');
+  if (bad) throw new WireError('invalid_job', bad.message, bad.field);
+  const shape = job as ReadableJob[Peer];
+  const args = decodeArgs(shape, text);
 
   let retry: RetrySetting | undefined;
-  const r = dialect === 'verk' ? job.max_retry_count : job.retry;
+  const r = dialect === 'verk' ? shape.max_retry_count : shape.retry;
   if (r === null || r === undefined) retry = undefined;
   else if (typeof r === 'boolean') retry = r;
   else if (typeof r === 'number' && Number.isInteger(r) && r >= 0) retry = r;
-  else if (dialect === 'verk') throw new WireError('invalid_job', `max_retry_count must be a non-negative integer or null, got ${typeName(r)}`, 'max_retry_count');
   else retry = true; // Sidekiq: any other truthy value (e.g. the string "5") means the default maximum
+  const retryCount = typeof shape.retry_count === 'number' ? shape.retry_count : undefined;
 
-  const rc = job.retry_count;
-  if (rc !== undefined && rc !== null && !(typeof rc === 'number' && Number.isInteger(rc))) {
-    throw new WireError('invalid_job', `retry_count must be an integer, got ${typeName(rc)}`, 'retry_count');
-  }
-  const retryCount = typeof rc === 'number' ? rc : undefined;
-
-  return new DecodedJob(raw, text, dialect, candidates, cls, args, job.queue as string | undefined, job.jid as string | undefined, retry, retryCount, job);
+  return new DecodedJob(raw, text, dialect, candidates, shape.class, args, shape.queue, shape.jid, retry, retryCount, job);
 }
 
 /** The class name of a payload even when it fails to decode fully (for error reports), or undefined. */

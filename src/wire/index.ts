@@ -18,3 +18,8 @@ export { KeyLayout } from './keys.js';
 
 /** Encodes a decoded (or built) job document back to its bytes. */
 export { stringifyJson as encodeJob } from './json.js';
+export {
+  validateJobShape, isJobShape, schemaFor, validateRetryFields, validateProcessInfo, validateWorkEntry,
+  SCHEMA_DOCUMENTS, type SchemaName, type ShapeError, type ShapeView, type WrittenJob, type ReadableJob,
+} from './schemas.js';
+export type * from './generated/schema-types.js';
