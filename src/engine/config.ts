@@ -1,0 +1,287 @@
+/**
+ * Worker configuration: the options, their defaults, and where they come from.
+ *
+ * Four layers, lowest precedence first: the API (`new Worker({...})`), a JSON config file,
+ * the environment (`REDIS_URL`, `KIQGATE_*`), CLI flags. Each value is checked once, here,
+ * and an invalid one is a {@link ConfigError} that names the option and the layer it came
+ * from, so a typo never turns into a silently ignored setting.
+ */
+import { readFileSync } from 'node:fs';
+import type { RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import { newJid } from '../wire/index.js';
+import type { HandlerTable } from './registry.js';
+
+export type SidekiqPeer = 'sidekiq6' | 'sidekiq7' | 'sidekiq8';
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+const SIDEKIQ_PEERS: readonly SidekiqPeer[] = ['sidekiq6', 'sidekiq7', 'sidekiq8'];
+
+/** What a caller may pass to `new Worker(...)`. Every field is optional. */
+export interface WorkerOptions {
+  /** Redis URL or ioredis options (default: `REDIS_URL`, else redis://127.0.0.1:6379). */
+  redis?: string | RedisOptions;
+  /** Queue name → concurrency (default `{ default: 10 }`). */
+  queues?: Record<string, number>;
+  /** Class name → handler (a Map, or an object whose own properties are the classes). */
+  handlers?: HandlerTable;
+  /** Fixed node id, naming `inprogress:<q>:<node>` (default "1", as Verk's). */
+  nodeId?: string;
+  /** Generate a random node id (Verk's `generate_node_id`); turns Verk node tracking on. */
+  generateNodeId?: boolean;
+  /** Verk node heartbeat period in ms (default 30000). */
+  heartbeatMs?: number;
+  /** Whether to write Sidekiq's process heartbeat (`processes`, `<identity>`); default true. */
+  sidekiqHeartbeat?: boolean;
+  /** Average schedule/retry poll interval in ms (default 5000, jittered ±50%). */
+  pollIntervalMs?: number;
+  /** How long stop() lets running jobs finish before aborting them (default 25000). */
+  shutdownTimeoutMs?: number;
+  /** Max retries when a job says `retry: true` or Verk's max_retry_count is null (default 25). */
+  maxRetries?: number;
+  /** Dead set size kept (default 10000, Sidekiq's). */
+  deadMaxJobs?: number;
+  /** Dead entries older than this are trimmed (default 180 days, Sidekiq's). */
+  deadTimeoutSeconds?: number;
+  /** Which Sidekiq version's process layout to write (default sidekiq7). */
+  peer?: SidekiqPeer;
+  /** Key prefix (`<ns>:`), as redis-namespace wrote it for Sidekiq 6. */
+  namespace?: string;
+  /** A pino logger (default: a JSON logger on stdout at `logLevel`). */
+  logger?: Logger;
+  /** Level of the default logger (default info). */
+  logLevel?: LogLevel;
+  /** Log levels of the per-job lines (Verk's start/done/fail_job_log_level). */
+  jobLogLevels?: { start?: LogLevel; done?: LogLevel; fail?: LogLevel };
+  /** false: this node fetches nothing (it still runs the scheduler and heartbeat). */
+  processing?: boolean;
+  /** Payloads larger than this go to dead unread (default 8 MiB; 0 disables). */
+  maxPayloadBytes?: number;
+  /** Also write Verk's per-queue `stat:processed:<q>` / `stat:failed:<q>` (default false). */
+  verkQueueStats?: boolean;
+  /** Seconds a blocking fetch waits before it re-checks (default 2, Sidekiq's BRPOP timeout). */
+  blockTimeoutSeconds?: number;
+}
+
+/** The options after defaults and validation. */
+export interface WorkerConfig {
+  redis: string | RedisOptions | undefined;
+  queues: Map<string, number>;
+  nodeId: string;
+  generateNodeId: boolean;
+  heartbeatMs: number;
+  sidekiqHeartbeat: boolean;
+  pollIntervalMs: number;
+  shutdownTimeoutMs: number;
+  maxRetries: number;
+  deadMaxJobs: number;
+  deadTimeoutSeconds: number;
+  peer: SidekiqPeer;
+  namespace: string | undefined;
+  logLevel: LogLevel;
+  jobLogLevels: { start: LogLevel; done: LogLevel; fail: LogLevel };
+  processing: boolean;
+  maxPayloadBytes: number;
+  verkQueueStats: boolean;
+  blockTimeoutSeconds: number;
+}
+
+/** An invalid configuration value: says which option, from which layer, and what is expected. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly option: string, readonly source: string, message: string) {
+    super(`invalid ${option} (${source}): ${message}`);
+  }
+}
+
+type Layer = Partial<Omit<WorkerOptions, 'handlers' | 'logger'>>;
+
+function positiveInt(v: unknown, option: string, source: string, min = 1): number {
+  const n = typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) {
+    throw new ConfigError(option, source, `expected an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+function bool(v: unknown, option: string, source: string): boolean {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string') {
+    const s = v.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+    if (['0', 'false', 'no', 'off'].includes(s)) return false;
+  }
+  throw new ConfigError(option, source, `expected true or false, got ${JSON.stringify(v)}`);
+}
+
+function str(v: unknown, option: string, source: string): string {
+  if (typeof v !== 'string' || v === '') throw new ConfigError(option, source, `expected a non-empty string, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function level(v: unknown, option: string, source: string): LogLevel {
+  if (typeof v === 'string' && (LOG_LEVELS as readonly string[]).includes(v)) return v as LogLevel;
+  throw new ConfigError(option, source, `expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(v)}`);
+}
+
+const QUEUE_NAME = /^[^\s:]+$/;
+
+/** Parses `default:25` (or `default`, concurrency `fallback`) into a queue entry. */
+export function parseQueueSpec(spec: string, source: string, fallback = 10): [string, number] {
+  const m = /^([^:]+)(?::(.+))?$/.exec(spec.trim());
+  if (!m || !QUEUE_NAME.test(m[1]!)) throw new ConfigError('queues', source, `expected name[:concurrency], got ${JSON.stringify(spec)}`);
+  return [m[1]!, m[2] === undefined ? fallback : positiveInt(m[2], `queues.${m[1]}`, source)];
+}
+
+function queues(v: unknown, source: string): Map<string, number> {
+  const out = new Map<string, number>();
+  if (typeof v === 'string') {
+    for (const part of v.split(',').filter((p) => p.trim() !== '')) {
+      const [name, n] = parseQueueSpec(part, source);
+      out.set(name, n);
+    }
+  } else if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    for (const [name, n] of Object.entries(v)) {
+      if (!QUEUE_NAME.test(name)) throw new ConfigError('queues', source, `queue names may not be empty or hold spaces or ':', got ${JSON.stringify(name)}`);
+      out.set(name, positiveInt(n, `queues.${name}`, source));
+    }
+  } else {
+    throw new ConfigError('queues', source, `expected an object of queue name → concurrency, got ${JSON.stringify(v)}`);
+  }
+  if (out.size === 0) throw new ConfigError('queues', source, 'at least one queue is needed');
+  return out;
+}
+
+const KNOWN_KEYS = new Set<string>([
+  'redis', 'queues', 'nodeId', 'generateNodeId', 'heartbeatMs', 'sidekiqHeartbeat', 'pollIntervalMs',
+  'shutdownTimeoutMs', 'maxRetries', 'deadMaxJobs', 'deadTimeoutSeconds', 'peer', 'namespace', 'logLevel',
+  'jobLogLevels', 'processing', 'maxPayloadBytes', 'verkQueueStats', 'blockTimeoutSeconds',
+]);
+
+/** Checks one layer's values and returns them typed (undefined = not set in this layer). */
+function checkLayer(layer: Record<string, unknown>, source: string, strictKeys: boolean): Layer {
+  const out: Layer = {};
+  for (const [k, v] of Object.entries(layer)) {
+    if (v === undefined) continue;
+    switch (k) {
+      case 'redis':
+        if (typeof v === 'string') out.redis = str(v, k, source);
+        else if (v !== null && typeof v === 'object') out.redis = v as RedisOptions;
+        else throw new ConfigError(k, source, `expected a redis:// URL or ioredis options, got ${JSON.stringify(v)}`);
+        break;
+      case 'queues': out.queues = Object.fromEntries(queues(v, source)); break;
+      case 'nodeId': out.nodeId = str(v, k, source); break;
+      case 'namespace': out.namespace = str(v, k, source); break;
+      case 'generateNodeId': case 'sidekiqHeartbeat': case 'processing': case 'verkQueueStats':
+        out[k] = bool(v, k, source); break;
+      case 'heartbeatMs': case 'pollIntervalMs': case 'deadMaxJobs': case 'deadTimeoutSeconds': case 'blockTimeoutSeconds':
+        out[k] = positiveInt(v, k, source); break;
+      case 'shutdownTimeoutMs': case 'maxRetries': case 'maxPayloadBytes':
+        out[k] = positiveInt(v, k, source, 0); break;
+      case 'peer':
+        if (typeof v !== 'string' || !(SIDEKIQ_PEERS as readonly string[]).includes(v)) {
+          throw new ConfigError(k, source, `expected one of ${SIDEKIQ_PEERS.join(', ')}, got ${JSON.stringify(v)}`);
+        }
+        out.peer = v as SidekiqPeer;
+        break;
+      case 'logLevel': out.logLevel = level(v, k, source); break;
+      case 'jobLogLevels': {
+        if (v === null || typeof v !== 'object') throw new ConfigError(k, source, 'expected { start, done, fail } log levels');
+        const o = v as Record<string, unknown>;
+        out.jobLogLevels = {};
+        for (const which of ['start', 'done', 'fail'] as const) {
+          if (o[which] !== undefined) out.jobLogLevels[which] = level(o[which], `jobLogLevels.${which}`, source);
+        }
+        break;
+      }
+      default:
+        if (strictKeys && !KNOWN_KEYS.has(k)) throw new ConfigError(k, source, `unknown option (known: ${[...KNOWN_KEYS].join(', ')})`);
+    }
+  }
+  return out;
+}
+
+/** Reads a JSON config file (same option names as the API). */
+export function readConfigFile(path: string): Layer {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError('config file', path, (err as Error).message);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError('config file', path, 'expected a JSON object of options');
+  }
+  return checkLayer(parsed as Record<string, unknown>, `config file ${path}`, true);
+}
+
+const ENV_NAMES: Record<string, string> = {
+  KIQGATE_REDIS_URL: 'redis', KIQGATE_QUEUES: 'queues', KIQGATE_NODE_ID: 'nodeId',
+  KIQGATE_GENERATE_NODE_ID: 'generateNodeId', KIQGATE_HEARTBEAT_MS: 'heartbeatMs',
+  KIQGATE_SIDEKIQ_HEARTBEAT: 'sidekiqHeartbeat', KIQGATE_POLL_INTERVAL_MS: 'pollIntervalMs',
+  KIQGATE_SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs', KIQGATE_MAX_RETRIES: 'maxRetries',
+  KIQGATE_DEAD_MAX_JOBS: 'deadMaxJobs', KIQGATE_DEAD_TIMEOUT_SECONDS: 'deadTimeoutSeconds',
+  KIQGATE_PEER: 'peer', KIQGATE_NAMESPACE: 'namespace', KIQGATE_LOG_LEVEL: 'logLevel',
+  KIQGATE_PROCESSING: 'processing', KIQGATE_MAX_PAYLOAD_BYTES: 'maxPayloadBytes',
+  KIQGATE_VERK_QUEUE_STATS: 'verkQueueStats',
+};
+
+/** The options set in the environment: `REDIS_URL` and `KIQGATE_*` (`KIQGATE_CONFIG` names a file). */
+export function readEnv(env: NodeJS.ProcessEnv): Layer {
+  const raw: Record<string, unknown> = {};
+  if (env.REDIS_URL) raw.redis = env.REDIS_URL;
+  const levels: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || !name.startsWith('KIQGATE_')) continue;
+    const key = ENV_NAMES[name];
+    if (key) raw[key] = value;
+    else if (name === 'KIQGATE_START_LOG_LEVEL') levels.start = value;
+    else if (name === 'KIQGATE_DONE_LOG_LEVEL') levels.done = value;
+    else if (name === 'KIQGATE_FAIL_LOG_LEVEL') levels.fail = value;
+  }
+  if (Object.keys(levels).length > 0) raw.jobLogLevels = levels;
+  return checkLayer(raw, 'environment', false);
+}
+
+/** Merges layers (later wins; jobLogLevels merged per level) and fills in the defaults. */
+export function resolveConfig(layers: { api?: WorkerOptions; file?: string; env?: NodeJS.ProcessEnv; cli?: Layer }): WorkerConfig {
+  const { handlers: _h, logger: _l, ...apiRest } = layers.api ?? {};
+  const stack: Layer[] = [checkLayer(apiRest as Record<string, unknown>, 'API', true)];
+  const file = layers.file ?? layers.env?.KIQGATE_CONFIG;
+  if (file) stack.push(readConfigFile(file));
+  if (layers.env) stack.push(readEnv(layers.env));
+  if (layers.cli) stack.push(checkLayer(layers.cli as Record<string, unknown>, 'command line', true));
+
+  const m: Layer = {};
+  for (const l of stack) {
+    const { jobLogLevels, ...rest } = l;
+    Object.assign(m, rest);
+    if (jobLogLevels) m.jobLogLevels = { ...m.jobLogLevels, ...jobLogLevels };
+  }
+  if (m.nodeId !== undefined && m.generateNodeId) {
+    throw new ConfigError('nodeId', 'merged options', 'a fixed nodeId and generateNodeId cannot both be set');
+  }
+  const jl = m.jobLogLevels ?? {};
+  return {
+    redis: m.redis,
+    queues: new Map(Object.entries(m.queues ?? { default: 10 })),
+    nodeId: m.nodeId ?? (m.generateNodeId ? newJid('verk') : '1'),
+    generateNodeId: m.generateNodeId ?? false,
+    heartbeatMs: m.heartbeatMs ?? 30_000,
+    sidekiqHeartbeat: m.sidekiqHeartbeat ?? true,
+    pollIntervalMs: m.pollIntervalMs ?? 5_000,
+    shutdownTimeoutMs: m.shutdownTimeoutMs ?? 25_000,
+    maxRetries: m.maxRetries ?? 25,
+    deadMaxJobs: m.deadMaxJobs ?? 10_000,
+    deadTimeoutSeconds: m.deadTimeoutSeconds ?? 15_552_000,
+    peer: m.peer ?? 'sidekiq7',
+    namespace: m.namespace,
+    logLevel: m.logLevel ?? 'info',
+    jobLogLevels: { start: jl.start ?? 'debug', done: jl.done ?? 'debug', fail: jl.fail ?? 'warn' },
+    processing: m.processing ?? true,
+    maxPayloadBytes: m.maxPayloadBytes ?? 8 * 1024 * 1024,
+    verkQueueStats: m.verkQueueStats ?? false,
+    blockTimeoutSeconds: m.blockTimeoutSeconds ?? 2,
+  };
+}

@@ -1,0 +1,15 @@
+/**
+ * The engine: consumes Sidekiq-, Verk- and kiqgate-written jobs reliably (Verk's model).
+ */
+export { Worker, createWorker } from './worker.js';
+export {
+  type WorkerOptions, type WorkerConfig, type LogLevel, type SidekiqPeer,
+  ConfigError, resolveConfig, readConfigFile, readEnv, parseQueueSpec,
+} from './config.js';
+export { Registry, type Handler, type HandlerDefinition, type HandlerTable, type JobContext } from './registry.js';
+export { EngineEmitter, type EngineEvents, type EngineEvent, type EngineEventName } from './events.js';
+export { type EngineView, type EngineService, type RunningJob } from './engine-view.js';
+export { JobError, type JobResult } from './job-runner.js';
+export { Scheduler } from './scheduler.js';
+export { SidekiqHeartbeat } from './sidekiq-heartbeat.js';
+export { VerkNodes } from './verk-nodes.js';

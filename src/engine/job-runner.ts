@@ -1,0 +1,133 @@
+/**
+ * One job's life in memory: raw bytes → decode → handler lookup → args check → run → result.
+ *
+ * This file never talks to Redis and never throws: whatever the payload or the handler does,
+ * the caller gets a {@link JobResult} saying what to write (ack, retry/dead entry, drop, or
+ * the raw bytes to dead). The queue runner writes results in batches; that split keeps the
+ * per-job path free of round trips.
+ */
+import type { Logger } from 'pino';
+import {
+  type DecodedJob, type FailureOutcome, WireError, decodeJob, failureOutcome, nowMs,
+} from '../wire/index.js';
+import type { WorkerConfig } from './config.js';
+import type { EngineEmitter } from './events.js';
+import { Registry } from './registry.js';
+
+export type JobResult =
+  | { kind: 'ack' }
+  | { kind: 'failed'; outcome: FailureOutcome }
+  | { kind: 'undecodable'; error: WireError; atMs: number };
+
+export interface JobRunnerDeps {
+  registry: Registry;
+  config: WorkerConfig;
+  logger: Logger;
+  events: EngineEmitter;
+}
+
+/** An error the engine raises itself (unknown class, bad args), with a Sidekiq-style class name. */
+export class JobError extends Error {
+  constructor(override readonly name: string, message: string) {
+    super(message);
+  }
+}
+
+/** error_class as Sidekiq writes it: the exception's class name. */
+function errorClassOf(err: unknown): string {
+  if (err instanceof Error) {
+    const ctor = Object.getPrototypeOf(err)?.constructor?.name;
+    return err.name && err.name !== 'Error' ? err.name : typeof ctor === 'string' && ctor !== '' ? ctor : 'Error';
+  }
+  return 'Error';
+}
+
+function errorMessageOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  try {
+    return typeof err === 'string' ? err : `non-error thrown: ${JSON.stringify(err)}`;
+  } catch {
+    return `non-error thrown: ${String(err)}`;
+  }
+}
+
+/** Stack frames without the message line, `at ` stripped (Sidekiq's backtrace is one frame a line). */
+function backtraceOf(err: unknown): string[] {
+  if (!(err instanceof Error) || typeof err.stack !== 'string') return [];
+  return err.stack.split('\n').slice(1).map((l) => l.trim().replace(/^at /, '')).filter((l) => l !== '');
+}
+
+/** True when the job asks for its backtrace to be stored (Sidekiq's `backtrace` option). */
+function wantsBacktrace(job: DecodedJob): boolean {
+  const bt = job.fields.backtrace;
+  return bt === true || (typeof bt === 'number' && bt > 0);
+}
+
+/** Converts a class's retryAt result (a Date, epoch ms, or Verk-style epoch seconds) to epoch ms. */
+function toEpochMs(v: Date | number): number {
+  const ms = v instanceof Date ? v.getTime() : typeof v === 'number' ? (Math.abs(v) > 1e11 ? v : v * 1000) : NaN;
+  if (!Number.isFinite(ms)) throw new TypeError(`retryAt must return a Date or an epoch number, got ${String(v)}`);
+  return ms;
+}
+
+/** Runs one fetched payload to a result. `signal` aborts the handler at a hard shutdown. */
+export async function runJob(raw: Buffer, queue: string, signal: AbortSignal, deps: JobRunnerDeps): Promise<JobResult> {
+  const { config, logger, events } = deps;
+  let job: DecodedJob;
+  try {
+    job = decodeJob(raw, { maxBytes: config.maxPayloadBytes });
+  } catch (err) {
+    const error = err instanceof WireError ? err : new WireError('invalid_json', errorMessageOf(err));
+    logger.error({ queue, code: error.code, field: error.field, bytes: raw.length, err: error.message }, 'undecodable payload: moved to dead with its raw bytes');
+    return { kind: 'undecodable', error, atMs: nowMs() };
+  }
+
+  const startedAt = Date.now();
+  const base = { queue, className: job.className, jid: job.jid, startedAt };
+  const cls = deps.registry.get(job.className);
+  let failure: unknown;
+  if (!cls) {
+    failure = new JobError('UnknownJobClass', `unknown job class '${job.className}': no handler registered`);
+  } else {
+    const problem = Registry.argsProblem(cls, job.args);
+    if (problem) failure = new JobError('InvalidJobArgs', problem);
+  }
+
+  const log = logger.child({ queue, class: job.className, jid: job.jid });
+  if (failure === undefined && cls) {
+    events.fire('job:started', base);
+    log[config.jobLogLevels.start]('start');
+    try {
+      await cls.handler(job.args, { jid: job.jid, queue, className: job.className, retryCount: job.retryCount, signal, logger: log, job });
+      const finishedAt = Date.now();
+      log[config.jobLogLevels.done]({ durationMs: finishedAt - startedAt }, 'done');
+      events.fire('job:finished', { ...base, finishedAt, durationMs: finishedAt - startedAt });
+      return { kind: 'ack' };
+    } catch (err) {
+      failure = err;
+    }
+  }
+
+  const failedAt = nowMs();
+  let outcome: FailureOutcome;
+  try {
+    outcome = failureOutcome(job, queue, {
+      errorMessage: errorMessageOf(failure),
+      errorClass: errorClassOf(failure),
+      ...(wantsBacktrace(job) ? { backtrace: backtraceOf(failure) } : {}),
+    }, failedAt, {
+      defaultMaxRetries: config.maxRetries,
+      ...(cls?.retryAt ? { retryAt: (ms: number, count: number) => toEpochMs(cls.retryAt!(new Date(ms), count)) } : {}),
+    });
+  } catch (err) {
+    // A retryAt that throws (or returns garbage) must not lose the job: fall back to the default backoff.
+    log.error({ err }, 'retryAt failed; using the default backoff');
+    outcome = failureOutcome(job, queue, { errorMessage: errorMessageOf(failure), errorClass: errorClassOf(failure) }, failedAt, { defaultMaxRetries: config.maxRetries });
+  }
+  const durationMs = Date.now() - startedAt;
+  const level = config.jobLogLevels.fail;
+  if (outcome.kind === 'drop') log[level]({ err: errorMessageOf(failure), errorClass: errorClassOf(failure), reason: outcome.reason }, 'fail: job dropped');
+  else log[level]({ err: errorMessageOf(failure), errorClass: errorClassOf(failure), retryCount: outcome.retryCount, to: outcome.kind }, `fail: moved to ${outcome.kind}`);
+  events.fire('job:failed', { ...base, failedAt: Math.floor(failedAt), durationMs, error: failure, outcome: outcome.kind });
+  return { kind: 'failed', outcome };
+}

@@ -1,0 +1,89 @@
+/**
+ * The handler registry: job class name → the code that runs it.
+ *
+ * A `Map`, never a plain object lookup, so a payload naming `__proto__`, `constructor` or
+ * `toString` finds no handler and fails as an unknown class instead of calling into
+ * Object.prototype. Args schemas are compiled once, when the registry is built, so a bad
+ * schema is an error at startup, not at the first job.
+ */
+import { Ajv, type ValidateFunction } from 'ajv';
+import type { Logger } from 'pino';
+import type { DecodedJob, NativeJson } from '../wire/index.js';
+
+/** What a handler gets besides its arguments. */
+export interface JobContext {
+  jid: string | undefined;
+  queue: string;
+  className: string;
+  /** retry_count after the last failure; undefined on a first run. */
+  retryCount: number | undefined;
+  /** Fires when the worker stops and the job did not finish within the shutdown timeout. */
+  signal: AbortSignal;
+  logger: Logger;
+  job: DecodedJob;
+}
+
+export type Handler = (args: NativeJson[], ctx: JobContext) => unknown;
+
+export interface HandlerDefinition {
+  handler: Handler;
+  /** Next run time after a failure: (failed at, new retry_count) → a Date or epoch ms. */
+  retryAt?: (failedAt: Date, retryCount: number) => Date | number;
+  /** JSON Schema the args array must satisfy (checked before the handler runs). */
+  argsSchema?: object;
+}
+
+/** Handlers as users write them: a Map or an object of class name → handler or definition. */
+export type HandlerTable = Map<string, Handler | HandlerDefinition> | Record<string, Handler | HandlerDefinition>;
+
+export interface RegisteredClass {
+  name: string;
+  handler: Handler;
+  retryAt?: (failedAt: Date, retryCount: number) => Date | number;
+  validateArgs?: ValidateFunction;
+}
+
+export class Registry {
+  private readonly classes = new Map<string, RegisteredClass>();
+  private readonly ajv = new Ajv({ allErrors: true, strict: false });
+
+  constructor(table?: HandlerTable) {
+    if (!table) return;
+    // Objects: own enumerable properties only, so nothing inherited becomes a job class.
+    const entries = table instanceof Map ? [...table.entries()] : Object.entries(table);
+    for (const [name, def] of entries) this.register(name, def);
+  }
+
+  register(name: string, def: Handler | HandlerDefinition): void {
+    if (typeof name !== 'string' || name === '') throw new TypeError('a job class name must be a non-empty string');
+    const d: HandlerDefinition = typeof def === 'function' ? { handler: def } : def;
+    if (!d || typeof d.handler !== 'function') throw new TypeError(`handler for job class '${name}' must be a function or { handler }`);
+    let validateArgs: ValidateFunction | undefined;
+    if (d.argsSchema !== undefined) {
+      try {
+        validateArgs = this.ajv.compile(d.argsSchema);
+      } catch (err) {
+        throw new TypeError(`argsSchema of job class '${name}' does not compile: ${(err as Error).message}`);
+      }
+    }
+    const entry: RegisteredClass = { name, handler: d.handler };
+    if (d.retryAt) entry.retryAt = d.retryAt;
+    if (validateArgs) entry.validateArgs = validateArgs;
+    this.classes.set(name, entry);
+  }
+
+  get(name: string): RegisteredClass | undefined {
+    return this.classes.get(name);
+  }
+
+  names(): string[] {
+    return [...this.classes.keys()];
+  }
+
+  /** Describes why `args` fail the class's schema, or undefined when they pass. */
+  static argsProblem(cls: RegisteredClass, args: NativeJson[]): string | undefined {
+    if (!cls.validateArgs || cls.validateArgs(args)) return undefined;
+    const errs = (cls.validateArgs.errors ?? []).map((e) => `${e.instancePath || '(args)'} ${e.message ?? 'is invalid'}`);
+    return `args of job class '${cls.name}' fail its schema: ${errs.join('; ')}`;
+  }
+}
