@@ -6,7 +6,7 @@
  * Object.prototype. Args schemas are compiled once, when the registry is built, so a bad
  * schema is an error at startup, not at the first job.
  */
-import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { Logger } from 'pino';
 import type { DecodedJob, NativeJson } from '../wire/index.js';
 
@@ -29,7 +29,7 @@ export interface HandlerDefinition {
   handler: Handler;
   /** Next run time after a failure: (failed at, new retry_count) → a Date or epoch ms. */
   retryAt?: (failedAt: Date, retryCount: number) => Date | number;
-  /** JSON Schema the args array must satisfy (checked before the handler runs). */
+  /** JSON Schema (2020-12) the args array must satisfy (checked before the handler runs). */
   argsSchema?: object;
 }
 
@@ -45,7 +45,7 @@ export interface RegisteredClass {
 
 export class Registry {
   private readonly classes = new Map<string, RegisteredClass>();
-  private readonly ajv = new Ajv({ allErrors: true, strict: false });
+  private readonly ajv = new Ajv2020({ allErrors: true, strict: false });
 
   constructor(table?: HandlerTable) {
     if (!table) return;

@@ -1,0 +1,92 @@
+/**
+ * Bad input never stops the worker and is never lost: payloads that cannot be decoded go to
+ * `dead` as their exact bytes (with the reason in kiqgate:dead_errors); decodable jobs with an
+ * unknown class or args failing the class's schema fail like any job (retry, as the peer would).
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { Worker } from '../../src/engine/index.js';
+import { testRedis } from '../support/redis.js';
+import { dropKeys, pushedPayloads, testWorker, until } from './helpers.js';
+
+const redis = testRedis();
+let worker: Worker | undefined;
+
+afterEach(async () => {
+  await worker?.stop();
+  await dropKeys(redis, worker?.config.namespace);
+  worker = undefined;
+});
+afterAll(async () => { await redis.quit(); });
+
+const good = pushedPayloads('sidekiq-7.3.10/push-simple')[0]!;
+
+const UNDECODABLE: Array<[string, Buffer, string]> = [
+  ['invalid JSON', Buffer.from('this is not json'), 'invalid_json'],
+  ['invalid UTF-8', Buffer.concat([Buffer.from('{"class":"HardWorker","args":["'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"]}')]), 'invalid_utf8'],
+  ['truncated JSON', Buffer.from(good.slice(0, 40)), 'invalid_json'],
+  ['args not an array', Buffer.from('{"class":"HardWorker","args":{"a":1},"queue":"default","jid":"x1"}'), 'invalid_job'],
+  ['missing class', Buffer.from('{"args":[1],"queue":"default","jid":"x2"}'), 'invalid_job'],
+  ['not an object', Buffer.from('[1,2,3]'), 'invalid_job'],
+];
+
+describe('bad input', () => {
+  it('undecodable payloads go to dead byte for byte, the reason is recorded, the next good job runs', async () => {
+    const seen: unknown[][] = [];
+    worker = testWorker({ queues: { default: 1 }, handlers: { HardWorker: (args) => { seen.push(args); } } });
+    const k = worker.keys;
+    // Oldest first: every bad payload, then the good one (LPUSH adds at the head, we take from the tail).
+    for (const [, raw] of UNDECODABLE) await redis.lpush(k.queue('default'), raw);
+    await redis.lpush(k.queue('default'), good);
+    await worker.start();
+    await until(() => seen.length === 1, 'the good job after the bad ones');
+    await until(async () => (await redis.zcard(k.dead)) === UNDECODABLE.length, 'all bad payloads in dead');
+    expect(seen[0]).toEqual([1, 'two']);
+
+    const dead = await redis.zrangeBuffer(k.dead, 0, -1);
+    const errors = await redis.hgetall(k.key('kiqgate:dead_errors'));
+    for (const [what, raw, code] of UNDECODABLE) {
+      expect(dead.some((d) => d.equals(raw)), `${what}: exact bytes in dead`).toBe(true);
+      const rec = JSON.parse(errors[createHash('sha1').update(raw).digest('hex')]!) as Record<string, unknown>;
+      expect(rec.error_class, what).toBe('WireError');
+      expect(rec.code, what).toBe(code);
+      expect(typeof rec.error_message).toBe('string');
+      expect(typeof rec.failed_at).toBe('number');
+    }
+    const score = Number((await redis.zrange(k.dead, 0, 0, 'WITHSCORES'))[1]);
+    expect(Math.abs(score - Date.now() / 1000)).toBeLessThan(60);
+    await until(async () => (await redis.llen(k.inProgress('default', worker!.nodeId))) === 0, 'in-progress empty');
+  });
+
+  it('unknown classes (also __proto__, constructor, toString) and schema failures go to retry with a clear message', async () => {
+    const seen: unknown[][] = [];
+    worker = testWorker({
+      handlers: {
+        HardWorker: (args) => { seen.push(args); },
+        Typed: { handler: (args) => { seen.push(args); }, argsSchema: { type: 'array', prefixItems: [{ type: 'integer' }], minItems: 1 } },
+      },
+    });
+    const k = worker.keys;
+    const classes = ['Foo', '__proto__', 'constructor', 'toString', 'hasOwnProperty'];
+    for (const c of classes) await redis.lpush(k.queue('default'), good.replace('"class":"HardWorker"', `"class":${JSON.stringify(c)}`));
+    await redis.lpush(k.queue('default'), JSON.stringify({ class: 'Typed', args: ['not an int'], queue: 'default', jid: 'typed1', retry: true }));
+    await redis.lpush(k.queue('default'), JSON.stringify({ class: 'Typed', args: [7], queue: 'default', jid: 'typed2', retry: true }));
+    await redis.lpush(k.queue('default'), good);
+    await worker.start();
+    await until(async () => (await redis.zcard(k.retry)) === classes.length + 1, 'retry entries');
+    await until(() => seen.length === 2, 'good jobs');
+    expect(seen).toContainEqual([7]);
+    expect(seen).toContainEqual([1, 'two']);
+    const entries = (await redis.zrange(k.retry, 0, -1)).map((e) => JSON.parse(e) as Record<string, unknown>);
+    for (const c of classes) {
+      const e = entries.find((x) => x.class === c)!;
+      expect(e.error_message).toBe(`unknown job class '${c}': no handler registered`);
+      expect(e.error_class).toBe('UnknownJobClass');
+      expect(e.retry_count).toBe(0);
+    }
+    const typed = entries.find((x) => x.class === 'Typed')!;
+    expect(typed.error_class).toBe('InvalidJobArgs');
+    expect(typed.error_message).toMatch(/args of job class 'Typed' fail its schema: \/0 must be integer/);
+    expect(await redis.zcard(k.dead)).toBe(0);
+  });
+});
