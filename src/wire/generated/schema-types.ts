@@ -358,7 +358,7 @@ export type RetryFieldsSidekiq = {
   "failed_at"?: RetryFieldsSidekiqTimestamp;
   /** Time of the latest failure after the first. */
   "retried_at"?: RetryFieldsSidekiqTimestamp;
-  /** 0 at the first failure, then +1 each time. */
+  /** 0 at the first failure, then +1 each time. The API's retry (SortedEntry#retry, retry_all) decrements it before re-enqueueing, so a job retried from the UI after its first failure carries -1 (fixture sidekiq-6.4.1-kiqgate/api-retry-all). */
   "retry_count"?: number;
   /** Base64(zlib_deflate(JSON.generate(lines))): MIME style (newline every 60 characters, trailing newline) up to 7.2.0, strict Base64 from 7.2.1. Written only when the job's backtrace option asks for it. */
   "error_backtrace"?: string;
