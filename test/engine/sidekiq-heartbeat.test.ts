@@ -62,15 +62,15 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(peer: Peer, beatMs?: number) {
-  const redis = testRedis();
+async function setup(peer: Peer, beatMs?: number, url?: string) {
+  const redis = testRedis(url);
   const ns = uniqueNamespace('hb');
   const keys = new KeyLayout(ns);
   const view = testView(peer, keys);
   const hb = new SidekiqHeartbeat(redis, view, beatMs === undefined ? {} : { beatMs });
   cleanups.push(async () => {
     await hb.stop();
-    const admin = testRedis(); // `redis` may have been closed by the test
+    const admin = testRedis(url); // `redis` may have been closed by the test
     await dropNamespace(admin, ns);
     await admin.quit();
     if (redis.status !== 'end') await redis.quit();
@@ -168,7 +168,10 @@ describe.each(['sidekiq6', 'sidekiq7', 'sidekiq8'] as const)('SidekiqHeartbeat (
   });
 
   it('sends the commands of a real Sidekiq beat, in its order, with byte-identical work entries', async () => {
-    const { redis, keys, view, hb } = await setup(peer);
+    // A private server: MONITOR on the shared one races ioredis's monitor mode under load.
+    const server = await startRedisServer();
+    cleanups.push(() => server.stop());
+    const { redis, keys, view, hb } = await setup(peer, undefined, server.url);
     const fx = loadFixture(FIXTURE_SET[peer]!, 'worker-success');
     const fxIdentity = fixtureShape(peer).identity;
     // The fixture's busy beat: from the MULTI before the first work HSET to the EXEC after RPOP.
@@ -189,7 +192,7 @@ describe.each(['sidekiq6', 'sidekiq7', 'sidekiq8'] as const)('SidekiqHeartbeat (
     await hb.start();
 
     const addr = /\baddr=(\S+)/.exec(String(await redis.client('INFO')))![1];
-    const base = testRedis();
+    const base = testRedis(server.url);
     const monitor = await base.monitor();
     const seen: string[][] = [];
     monitor.on('monitor', (_time: string, args: string[], source: string) => { if (source === addr) seen.push(args); });

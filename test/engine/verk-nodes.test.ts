@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineView } from '../../src/engine/engine-view.js';
+import { defineScripts, requeueAll } from '../../src/engine/scripts.js';
 import { VerkNodes, type NodeRecovery } from '../../src/engine/verk-nodes.js';
 import { KeyLayout } from '../../src/wire/index.js';
 import { dropNamespace, testRedis, uniqueNamespace } from '../support/redis.js';
@@ -18,11 +19,11 @@ interface TestView extends EngineView {
 }
 
 /**
- * A small real engine view. Its requeue gives `inprogress:<q>:<node>` back to the consuming
- * (right) end of `queue:<q>` head first, as Verk's lpop_rpush script does, one atomic LMOVE per
- * job, so racing callers can never move a job twice.
+ * A small real engine view. Its requeue is the engine's own (lua/requeue-2.lua, Verk's lpop_rpush
+ * semantics), in batches of 7 so that two racing sweepers interleave batch by batch.
  */
 function testView(redis: Redis, keys: KeyLayout, nodeId: string, queues: string[]): TestView {
+  defineScripts(redis);
   const logs: Array<Record<string, unknown>> = [];
   const sink = new Writable({ write(chunk: Buffer, _enc, cb) { logs.push(JSON.parse(chunk.toString()) as Record<string, unknown>); cb(); } });
   return {
@@ -38,11 +39,7 @@ function testView(redis: Redis, keys: KeyLayout, nodeId: string, queues: string[
     isQuiet: () => false,
     quiet: () => {},
     requestStop: () => {},
-    async requeueInProgress(queue, node) {
-      let moved = 0;
-      while ((await redis.lmoveBuffer(keys.inProgress(queue, node), keys.queue(queue), 'LEFT', 'RIGHT')) !== null) moved++;
-      return moved;
-    },
+    requeueInProgress: (queue, node) => requeueAll(redis, keys.inProgress(queue, node), keys.queue(queue), 7),
   };
 }
 
