@@ -22,6 +22,7 @@ type CommandModule = { run(argv: string[]): Promise<number> };
 /** Commands by name: an explicit table, so a user-supplied name never reaches import(). */
 const COMMANDS: ReadonlyMap<string, () => Promise<CommandModule>> = new Map([
   ['enqueue', () => import('./enqueue-command.js')],
+  ['compat', () => import('./compat-command.js')],
 ]);
 
 export async function main(argv: string[]): Promise<number> {

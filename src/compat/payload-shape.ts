@@ -27,12 +27,14 @@ function timeForm(v: JsonValue | undefined): string {
   return jsonTypeName(v);
 }
 
-/** Score format of a zset score string: float seconds (with a `.`) or integer seconds. */
+/**
+ * The unit of a zset score. Redis stores a score as a double, so `1795881061` and `1795881061.0`
+ * are the same score; what matters to a peer is seconds vs milliseconds.
+ */
 export function scoreForm(score: string | number): string {
-  const s = String(score);
-  if (/^\d+\.\d+$/.test(s)) return 'float_s';
-  if (/^\d+$/.test(s)) return Number(s) > 1e11 ? 'int_ms' : 'int_s';
-  return `other (${s})`;
+  const n = Number(score);
+  if (!Number.isFinite(n)) return `not a number (${score})`;
+  return Math.abs(n) > 1e11 ? 'milliseconds' : 'seconds';
 }
 
 /**

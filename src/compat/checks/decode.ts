@@ -1,0 +1,36 @@
+/**
+ * Check 1, decode: every job payload in the fixture decodes, and the dialect detected is the
+ * fixture's own (system and major version); a payload that is not JSON is recognized as such
+ * (a WireError, never a crash or a wrong job).
+ */
+import { PEER_TRAITS, WireError, decodeJob } from '../../wire/index.js';
+import { expectedPeer } from '../fixture.js';
+import { jobPayloads } from '../extract.js';
+import { type Check, Tally, notApplicable } from '../types.js';
+
+/** True when the bytes are a JSON object that names a class and has args (so it must decode). */
+function looksLikeJob(bytes: Buffer): boolean {
+  try {
+    const v = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    return v !== null && typeof v === 'object' && typeof v.class === 'string' && (Array.isArray(v.args) || typeof v.args === 'string');
+  } catch {
+    return false;
+  }
+}
+
+export const decodeCheck: Check = async ({ fixture }) => {
+  const want = expectedPeer(fixture);
+  if (!want) return notApplicable(`system '${fixture.system}' is not a peer kiqgate speaks`);
+  const t = new Tally();
+  for (const p of jobPayloads(fixture)) {
+    try {
+      const job = decodeJob(p.bytes, { maxBytes: 0 });
+      const familyOk = PEER_TRAITS[job.dialect].family === PEER_TRAITS[want].family;
+      t.check(familyOk && job.candidates.includes(want), () => `${p.where}: detected ${job.candidates.join('|')}, expected ${want} (${fixture.system} ${fixture.version})`);
+    } catch (err) {
+      if (!(err instanceof WireError)) t.fail(`${p.where}: decode threw ${(err as Error).name}: ${(err as Error).message}`);
+      else t.check(!looksLikeJob(p.bytes), () => `${p.where}: a job payload was rejected: ${err.message}`);
+    }
+  }
+  return t.result('no job payloads in this fixture');
+};

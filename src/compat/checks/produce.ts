@@ -1,0 +1,84 @@
+/**
+ * Check 4, produce: for each push the peer's producer made, kiqgate's Client, given the same
+ * class, args, queue and options for that peer, sends the same commands in the same order to
+ * keys of the same names, with payloads of the same field set, types and formats.
+ */
+import { Client } from '../../client/index.js';
+import {
+  type JsonObject, type JobSpec, type JsonValue, type Peer, asString, decodeJob, parseJson,
+} from '../../wire/index.js';
+import { compareCommands } from '../commands-compare.js';
+import { expectedPeer, valueText } from '../fixture.js';
+import { producerPushes } from '../extract.js';
+import { type Check, Tally, notApplicable } from '../types.js';
+
+/**
+ * The spec a user would give kiqgate to make the same job as `doc` (keys in the peer's order).
+ * `at` is the run time in epoch seconds, when the push was scheduled. A Sidekiq payload's own
+ * jid, created_at and enqueued_at are passed along, as a re-push through Sidekiq's client keeps
+ * them in place (enqueued_at is then set to now).
+ */
+export function specFromPayload(doc: JsonObject, peer: Peer, at?: number): JobSpec {
+  const spec = {} as JobSpec;
+  if (peer === 'verk') {
+    spec.class = asString(doc.get('class')) ?? '';
+    const args = asString(doc.get('args'));
+    spec.args = args === undefined ? [] : (parseJson(args) as JsonValue[]);
+    spec.queue = asString(doc.get('queue')) ?? 'default';
+    const max = doc.get('max_retry_count');
+    if (max !== null && max !== undefined) spec.retry = Number((max as { raw: string }).raw);
+  } else if (peer === 'exq') {
+    spec.class = asString(doc.get('class')) ?? '';
+    spec.args = doc.get('args') as JsonValue[];
+    spec.queue = asString(doc.get('queue')) ?? 'default';
+    const r = doc.get('retry');
+    if (r !== null && r !== undefined) spec.retry = typeof r === 'boolean' ? r : Number((r as { raw: string }).raw);
+  } else {
+    for (const { key, value } of doc.entries) {
+      if (key === 'retry') spec.retry = typeof value === 'boolean' ? value : Number((value as { raw: string }).raw);
+      else if (key === 'class') spec.class = asString(value) ?? '';
+      else (spec as Record<string, unknown>)[key] = value;
+    }
+  }
+  if (at !== undefined) spec.at = at;
+  return spec;
+}
+
+export const produceCheck: Check = async ({ fixture }, ctx) => {
+  const peer = expectedPeer(fixture);
+  if (!peer) return notApplicable(`system '${fixture.system}' is not a peer kiqgate speaks`);
+  const pushes = producerPushes(fixture);
+  if (pushes.length === 0) return notApplicable('the peer enqueued nothing in this fixture');
+  const t = new Tally();
+  for (const [i, push] of pushes.entries()) {
+    const ns = `${ctx.namespace}:p${i}`;
+    // Exq keys carry their own `exq:` prefix in the fixture; the client adds it for the exq peer.
+    const clientNs = peer === 'exq' ? `${ns}:${(valueText(push.commands[0]!.argv[1]!).split(':')[0])}` : ns;
+    const client = new Client({ redis: ctx.redisUrl, peer, namespace: clientNs, batchSize: push.jobs.length });
+    try {
+      let docs: JsonObject[];
+      try {
+        docs = push.jobs.map((j) => decodeJob(j.payload, { maxBytes: 0 }).doc());
+      } catch {
+        continue; // the peer pushed something that is not a job (a bad-input scenario): nothing to replay
+      }
+      // Replay a scheduled push at the same distance in the future as the peer's (the capture is old).
+      const pushedAt = push.commands[0]!.t;
+      const specs = docs.map((doc, k) => {
+        const score = push.jobs[k]!.score;
+        return specFromPayload(doc, peer, score === undefined ? undefined : Date.now() / 1000 + (Number(score) - pushedAt));
+      });
+      if (specs.length === 1) await client.enqueue(specs[0]!);
+      else await client.enqueueBulk(specs);
+      const expected = push.commands.map((c) => c.argv.map(valueText));
+      const actual = await ctx.monitor.waitForCount(ns, expected.length);
+      const diffs = compareCommands(expected, actual);
+      t.check(diffs.length === 0, () => `push ${i + 1} (${expected.map((c) => c[0]).join('+')}): ${diffs.join('; ')}`);
+    } catch (err) {
+      t.fail(`push ${i + 1}: kiqgate could not make the same push: ${(err as Error).message}`);
+    } finally {
+      await client.close();
+    }
+  }
+  return t.result('the peer pushed no decodable job in this fixture');
+};

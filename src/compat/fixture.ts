@@ -1,0 +1,95 @@
+/**
+ * The captured-fixture format (fixtures/FORMAT.md): one scenario run against a real Sidekiq,
+ * Verk or Exq on a real Redis, with every command (MONITOR), what ran inside Lua, and the keys
+ * left behind. Values that are not UTF-8 are `{ "base64": "..." }`.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { Peer } from '../wire/index.js';
+
+export type FixtureValue = string | { base64: string };
+export interface FixtureCommand { t: number; db?: number; argv: FixtureValue[] }
+export interface KeyDump { type: string; ttl_ms: number; value: unknown }
+export type FixtureState = Record<string, KeyDump>;
+
+export interface Fixture {
+  system: string;
+  version: string;
+  runtime?: string;
+  redis?: string;
+  scenario: string;
+  description?: string;
+  code?: string;
+  started_at?: number;
+  commands: FixtureCommand[];
+  lua_commands?: FixtureCommand[];
+  state: FixtureState;
+  events?: Array<{ t: number; event: string; [k: string]: unknown }>;
+  checkpoints?: Array<{ t: number; label: string; state: FixtureState }>;
+  notes?: string;
+}
+
+/** A fixture plus where it came from (`<dir>/<scenario>`, used as the report's name). */
+export interface LoadedFixture {
+  name: string;
+  path: string;
+  fixture: Fixture;
+}
+
+/** Bytes of a fixture value. */
+export function valueBytes(v: FixtureValue): Buffer {
+  return typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v.base64, 'base64');
+}
+
+/** Text of a fixture value (non-UTF-8 values as latin1, for display and command names only). */
+export function valueText(v: FixtureValue): string {
+  return typeof v === 'string' ? v : Buffer.from(v.base64, 'base64').toString('latin1');
+}
+
+/** Reads one fixture file; throws an Error naming the file and the problem when it is not one. */
+export function readFixture(path: string, root: string): LoadedFixture {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`${path}: not a JSON file (${(err as Error).message})`);
+  }
+  const f = data as Partial<Fixture>;
+  for (const field of ['system', 'version', 'scenario'] as const) {
+    if (typeof f[field] !== 'string') throw new Error(`${path}: not a fixture: '${field}' must be a string`);
+  }
+  if (!Array.isArray(f.commands)) throw new Error(`${path}: not a fixture: 'commands' must be an array`);
+  if (f.state === null || typeof f.state !== 'object') throw new Error(`${path}: not a fixture: 'state' must be an object`);
+  const rel = relative(root, path).replace(/\.json$/, '');
+  return { name: rel.includes('/') ? rel : `${f.system}-${f.version}/${f.scenario}`, path, fixture: f as Fixture };
+}
+
+/** Every `*.json` fixture below `dir`, recursively (FORMAT.md, index.json and other files skipped). */
+export function findFixtureFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    const st = statSync(p);
+    if (st.isDirectory()) {
+      if (name !== 'node_modules' && name !== 'malformed') out.push(...findFixtureFiles(p));
+    } else if (name.endsWith('.json') && name !== 'index.json' && name !== 'package.json') {
+      out.push(p);
+    }
+  }
+  return out;
+}
+
+/** The dialect a fixture's system/version writes, or undefined for a system kiqgate does not speak. */
+export function expectedPeer(f: Fixture): Peer | undefined {
+  const major = Number.parseInt(f.version, 10);
+  switch (f.system.toLowerCase()) {
+    case 'sidekiq':
+      return major >= 8 ? 'sidekiq8' : major === 7 ? 'sidekiq7' : 'sidekiq6';
+    case 'verk':
+      return 'verk';
+    case 'exq':
+      return 'exq';
+    default:
+      return undefined;
+  }
+}
