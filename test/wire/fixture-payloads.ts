@@ -131,3 +131,14 @@ export function commandPayloads(file: string, op: string, key: string): string[]
   }
   return out;
 }
+
+/** `[score, member]` pairs a fixture ZADDed to `key` (in `commands` and `lua_commands`), in order. */
+export function zaddEntries(file: string, key: string): Array<[number, string]> {
+  const f = loadFixture(file);
+  const out: Array<[number, string]> = [];
+  for (const c of [...f.commands, ...(f.lua_commands ?? [])]) {
+    if (String(c.argv[0]).toUpperCase() !== 'ZADD' || c.argv[1] !== key) continue;
+    for (let i = 2; i + 1 < c.argv.length; i += 2) out.push([Number(c.argv[i]), bytesOf(c.argv[i + 1]!).toString('utf8')]);
+  }
+  return out;
+}
