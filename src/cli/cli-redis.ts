@@ -40,13 +40,15 @@ export interface DemoRedis {
  * The Redis the demo uses: `--redis`/REDIS_URL when given; else 127.0.0.1:6379 when it answers;
  * else a private redis-server on a free port; else a CliError saying how to get one.
  */
-export async function redisForDemo(flag: string | undefined, say: (line: string) => void): Promise<DemoRedis> {
-  if (flag || process.env.REDIS_URL) return { url: resolveRedisUrl(flag) };
-  if (await portAnswers('127.0.0.1', 6379)) return { url: DEFAULT_REDIS_URL };
+export async function redisForDemo(flag: string | undefined, say: (line: string) => void, forcePrivate = false): Promise<DemoRedis> {
+  if (!forcePrivate) {
+    if (flag || process.env.REDIS_URL) return { url: resolveRedisUrl(flag) };
+    if (await portAnswers('127.0.0.1', 6379)) return { url: DEFAULT_REDIS_URL };
+  }
   if (!redisServerInstalled()) {
     throw new CliError('no Redis: nothing answers on 127.0.0.1:6379, REDIS_URL is not set, and redis-server is not installed. Install it (Debian/Ubuntu: sudo apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL.', 1);
   }
   const server = await startRedisServer();
-  say(`no Redis on 127.0.0.1:6379 and no REDIS_URL: started a private redis-server at ${server.url} (stopped on exit)`);
+  say(`${forcePrivate ? 'as asked' : 'no Redis on 127.0.0.1:6379 and no REDIS_URL'}: started a private redis-server at ${server.url} (stopped on exit)`);
   return { url: server.url, server };
 }

@@ -23,6 +23,7 @@ type CommandModule = { run(argv: string[]): Promise<number> };
 const COMMANDS: ReadonlyMap<string, () => Promise<CommandModule>> = new Map([
   ['enqueue', () => import('./enqueue-command.js')],
   ['compat', () => import('./compat-command.js')],
+  ['demo', () => import('./demo-command.js')],
 ]);
 
 export async function main(argv: string[]): Promise<number> {
