@@ -1,0 +1,166 @@
+/**
+ * `kiqgate worker`: runs a Worker from the command line until SIGTERM/SIGINT.
+ *
+ *   kiqgate worker --redis URL --require ./workers.js --queue default:25 --queue critical:10
+ *                  [--node-id ID | --generate-node-id] [--concurrency N] [--timeout SECONDS]
+ *                  [--namespace NS] [--peer sidekiq6|sidekiq7|sidekiq8] [--config FILE]
+ *
+ * Options merge as API < config file < environment < flags (see engine/config.ts). The handler
+ * module exports a Map or an object of class name → handler (as `default`, or as named
+ * exports); for objects only own properties count. SIGTERM/SIGINT stop gracefully (running
+ * jobs get `--timeout` seconds, then go back to their queues); SIGTSTP quiets. Logs are pino
+ * JSON on stdout; a Redis password never appears in a log line or an error.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { ConfigError, type HandlerTable, type WorkerOptions, Worker, parseQueueSpec, resolveConfig } from '../engine/index.js';
+import type { Handler, HandlerDefinition } from '../engine/registry.js';
+import { redactText } from '../support/redact.js';
+import { CliError } from './cli-error.js';
+import { connectForCli, resolveRedisUrl } from './cli-redis.js';
+
+const USAGE = `kiqgate worker --require ./workers.js [options]
+
+  --redis URL             Redis URL (default: REDIS_URL, else redis://127.0.0.1:6379)
+  --require PATH          module exporting the handlers (Map or object: class name → handler)
+  --queue NAME[:N]        a queue and its concurrency (repeatable; default: default:10)
+  --concurrency N         concurrency of queues given without :N (or of every queue)
+  --node-id ID            fixed node id (in-progress lists inprogress:<q>:<ID>; default "1")
+  --generate-node-id      random node id, with Verk node heartbeat and dead-node recovery
+  --timeout SECONDS       shutdown timeout for running jobs (default 25)
+  --namespace NS          key prefix (redis-namespace style)
+  --peer VERSION          Sidekiq layout to write: sidekiq6 | sidekiq7 | sidekiq8 (default sidekiq7)
+  --config FILE           JSON config file (same option names as the API)
+  --log-level LEVEL       trace | debug | info | warn | error | fatal | silent
+  --no-processing         run the scheduler and heartbeat only, fetch nothing
+
+Environment: REDIS_URL, KIQGATE_QUEUES, KIQGATE_NODE_ID, KIQGATE_SHUTDOWN_TIMEOUT_MS, ... (KIQGATE_*)`;
+
+function isHandlerLike(v: unknown): v is Handler | HandlerDefinition {
+  return typeof v === 'function' || (v !== null && typeof v === 'object' && typeof (v as HandlerDefinition).handler === 'function');
+}
+
+/** Loads the handler module: `default` (Map or object), else the named exports that are handlers. */
+export async function loadHandlers(path: string): Promise<HandlerTable> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
+  } catch (err) {
+    throw new CliError(`cannot load --require ${path}: ${redactText((err as Error).message)}`);
+  }
+  const def = mod.default;
+  if (def instanceof Map) return def as HandlerTable;
+  if (def !== null && typeof def === 'object') {
+    return Object.fromEntries(Object.entries(def)) as HandlerTable; // own enumerable properties only
+  }
+  const named = Object.entries(mod).filter(([name, v]) => name !== 'default' && isHandlerLike(v));
+  if (named.length === 0) throw new CliError(`--require ${path} exports no handlers (export a Map or an object of class name → handler)`);
+  return Object.fromEntries(named) as HandlerTable;
+}
+
+/** Runs the worker until a stop signal; resolves to the process exit code. */
+export async function runWorkerCommand(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        redis: { type: 'string' },
+        require: { type: 'string', short: 'r' },
+        queue: { type: 'string', short: 'q', multiple: true },
+        concurrency: { type: 'string', short: 'c' },
+        'node-id': { type: 'string' },
+        'generate-node-id': { type: 'boolean' },
+        timeout: { type: 'string', short: 't' },
+        namespace: { type: 'string' },
+        peer: { type: 'string' },
+        config: { type: 'string' },
+        'log-level': { type: 'string' },
+        'no-processing': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new CliError(`${(err as Error).message}\n\n${USAGE}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (!values.require) throw new CliError(`--require is needed: the module that exports the handlers\n\n${USAGE}`);
+
+  const cli: WorkerOptions = {};
+  let concurrency: number | undefined;
+  try {
+    if (values.concurrency !== undefined) {
+      concurrency = Number(values.concurrency);
+      if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new ConfigError('--concurrency', 'command line', `expected an integer ≥ 1, got ${JSON.stringify(values.concurrency)}`);
+    }
+    if (values.queue) cli.queues = Object.fromEntries(values.queue.map((q) => parseQueueSpec(q, 'command line', concurrency ?? 10)));
+    if (values.redis !== undefined) cli.redis = values.redis;
+    if (values['node-id'] !== undefined) cli.nodeId = values['node-id'];
+    if (values['generate-node-id']) cli.generateNodeId = true;
+    if (values.timeout !== undefined) {
+      const s = Number(values.timeout);
+      if (!Number.isFinite(s) || s < 0) throw new ConfigError('--timeout', 'command line', `expected seconds ≥ 0, got ${JSON.stringify(values.timeout)}`);
+      cli.shutdownTimeoutMs = Math.round(s * 1000);
+    }
+    if (values.namespace !== undefined) cli.namespace = values.namespace;
+    if (values.peer !== undefined) cli.peer = values.peer as WorkerOptions['peer'];
+    if (values['log-level'] !== undefined) cli.logLevel = values['log-level'] as WorkerOptions['logLevel'];
+    if (values['no-processing']) cli.processing = false;
+  } catch (err) {
+    throw new CliError(redactText((err as Error).message));
+  }
+
+  let config;
+  try {
+    config = resolveConfig({ file: values.config, env: process.env, cli });
+  } catch (err) {
+    throw new CliError(redactText((err as Error).message));
+  }
+  // --concurrency without --queue: every queue from the lower layers gets that concurrency.
+  if (concurrency !== undefined && !values.queue) for (const q of config.queues.keys()) config.queues.set(q, concurrency);
+
+  const handlers = await loadHandlers(values.require);
+  if (config.redis === undefined || typeof config.redis === 'string') {
+    // Fail fast with one clear (redacted) line when Redis does not answer; the worker itself retries forever.
+    config.redis = resolveRedisUrl(config.redis);
+    const probe = await connectForCli(config.redis);
+    probe.disconnect();
+  }
+  const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
+  const worker = new Worker({ handlers, logger }, config);
+
+  const onStop = (sig: NodeJS.Signals) => {
+    logger.info({ signal: sig }, 'signal received: stopping gracefully');
+    void worker.stop();
+  };
+  const onQuiet = () => {
+    logger.info({ signal: 'SIGTSTP' }, 'signal received: quiet (no new jobs)');
+    worker.quiet();
+  };
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+  process.on('SIGTSTP', onQuiet);
+  try {
+    await worker.start();
+    await worker.stopped;
+    return 0;
+  } catch (err) {
+    logger.error({ err: redactText((err as Error).message) }, 'worker failed');
+    await worker.stop().catch(() => undefined);
+    throw new CliError(redactText((err as Error).message), 1);
+  } finally {
+    process.off('SIGTERM', onStop);
+    process.off('SIGINT', onStop);
+    process.off('SIGTSTP', onQuiet);
+  }
+}
+
+/** The CLI's command-module entry point (src/cli/main.ts calls `run`). */
+export const run = runWorkerCommand;

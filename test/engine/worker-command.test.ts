@@ -1,0 +1,81 @@
+/**
+ * `kiqgate worker` as a real process: loads the handler module, runs jobs, stops gracefully
+ * on SIGTERM with in-progress empty and exit code 0, logs pino JSON, and never prints a Redis
+ * password.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startRedisServer } from '../../src/support/redis-server.js';
+import { KeyLayout } from '../../src/wire/index.js';
+import { TEST_REDIS_URL, testRedis, uniqueNamespace } from '../support/redis.js';
+import { dropKeys, until } from './helpers.js';
+
+const redis = testRedis();
+const dir = mkdtempSync(join(tmpdir(), 'kiqgate-cli-'));
+afterAll(async () => {
+  await redis.quit();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const runner = join(dir, 'run-worker.ts');
+writeFileSync(runner, `import { runWorkerCommand } from ${JSON.stringify(join(process.cwd(), 'src/cli/worker-command.ts'))};
+runWorkerCommand(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err) => { process.stderr.write(String(err.message) + '\\n'); process.exitCode = err.exitCode ?? 1; });
+`);
+const handlers = join(dir, 'workers.mjs');
+writeFileSync(handlers, `export default {
+  Echo: async (args, ctx) => { ctx.logger.info({ echoed: args }, 'echo'); },
+};
+`);
+
+function start(args: string[]): { done: Promise<{ code: number | null; out: string; err: string }>; kill: (s: NodeJS.Signals) => void } {
+  const child = spawn(process.execPath, ['--import', 'tsx', runner, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const done = new Promise<{ code: number | null; out: string; err: string }>((resolve) => child.on('exit', (code) => resolve({ code, out, err })));
+  return { done, kill: (s) => child.kill(s) };
+}
+
+describe('kiqgate worker', () => {
+  it('runs jobs from the required module and stops gracefully on SIGTERM', async () => {
+    const ns = uniqueNamespace('cli');
+    const k = new KeyLayout(ns);
+    try {
+      await redis.lpush(k.queue('critical'), JSON.stringify({ class: 'Echo', args: [1, 'x'], queue: 'critical', jid: 'cli1', retry: true }));
+      const p = start(['--redis', TEST_REDIS_URL, '--require', handlers, '--queue', 'critical:2', '--queue', 'default', '--node-id', 'cli-node', '--timeout', '2', '--namespace', ns]);
+      await until(async () => (await redis.get(k.stat('processed'))) === '1', 'job run by the CLI worker', 30_000);
+      p.kill('SIGTERM');
+      const { code, out } = await p.done;
+      expect(code).toBe(0);
+      const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.some((l) => l.msg === 'echo' && JSON.stringify(l.echoed) === '[1,"x"]')).toBe(true);
+      expect(lines.some((l) => l.msg === 'worker stopped')).toBe(true);
+      expect(await redis.llen(k.inProgress('critical', 'cli-node'))).toBe(0);
+    } finally {
+      await dropKeys(redis, ns);
+    }
+  });
+
+  it('names an invalid flag value, and never prints a Redis password', async () => {
+    const bad = await start(['--require', handlers, '--queue', 'default:zero']).done;
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/invalid queues\.default \(command line\)/);
+
+    // A server that wants a password; we give a wrong one, which must not be printed.
+    const server = await startRedisServer({ args: ['--requirepass', 'the-real-one'] });
+    try {
+      const url = new URL(server.url);
+      url.password = 'hunter2-secret';
+      const p = await start(['--redis', url.toString(), '--require', handlers]).done;
+      expect(p.code).not.toBe(0);
+      expect(p.out + p.err).not.toContain('hunter2-secret');
+      expect(p.err).toContain('***');
+    } finally {
+      await server.stop();
+    }
+  });
+});
