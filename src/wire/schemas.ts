@@ -188,7 +188,7 @@ function describeError(e: ErrorObject, name: SchemaName): ShapeError {
   const at = fieldPath(e.instancePath);
   const parent = e.parentSchema as AnySchemaObject | undefined;
   const p = e.params as Record<string, unknown>;
-  const ajvWords = (e.message ?? 'be valid').replace(/^must /, '');
+  const ajvWords = (e.message ?? 'valid').replace(/^must (be )?/, '');
   if (e.propertyName !== undefined) {
     const field = join(at, e.propertyName);
     return { field, message: `${field} is not a key of ${title(name)}` };
