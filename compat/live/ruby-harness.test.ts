@@ -7,7 +7,7 @@
  * clearly, never timing assertions. Without Ruby Sidekiq every test fails (it is not skipped)
  * with the command that installs it.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServerHandle } from '../../src/support/redis-server.js';
 import {
@@ -26,12 +26,25 @@ let sidekiq: SidekiqProcess | undefined;
 let redis: Redis;
 let url: string;
 
+// A missing Ruby fails every test (beforeEach), rather than leaving them reported as skipped.
+let setupError: unknown;
+
 beforeAll(async () => {
-  expect(requireRubySidekiq()).toBe('6.4.1');
+  try {
+    const version = requireRubySidekiq();
+    if (version !== '6.4.1') throw new Error(`the live harness expects sidekiq 6.4.1, found ${version}`);
+  } catch (err) {
+    setupError = err;
+    return;
+  }
   server = await startRedisServer();
   url = server.url;
   redis = new Redis(url);
   sidekiq = await startSidekiq({ redisUrl: url, queues: ['default', 'critical'], concurrency: 3, shutdownTimeoutS: 5 });
+});
+
+beforeEach(() => {
+  if (setupError) throw setupError;
 });
 
 afterAll(async () => {
@@ -40,10 +53,13 @@ afterAll(async () => {
   await server?.stop();
 });
 
+/** Deadline for anything that waits on a heartbeat (every 5 s in 6.4.1), with room for a loaded machine. */
+const BEAT_DEADLINE_MS = 40_000;
+
 const diagnostics = () => `--- sidekiq log tail ---\n${sidekiq?.logTail() ?? '(not started)'}`;
 
 async function received(jid: string) {
-  return waitFor(() => readReceived(redis, jid), { what: `job ${jid} in compat:received`, diagnostics });
+  return waitFor(() => readReceived(redis, jid), { what: `job ${jid} in compat:received`, diagnostics, timeoutMs: 30_000 });
 }
 
 /** Waits until `jid` is a member of the zset `key`; returns the raw member and its score. */
@@ -57,7 +73,7 @@ async function inZset(key: string, jid: string) {
       }
       return undefined;
     },
-    { what: `job ${jid} in the '${key}' zset`, diagnostics },
+    { what: `job ${jid} in the '${key}' zset`, diagnostics, timeoutMs: 30_000 },
   );
 }
 
@@ -183,7 +199,7 @@ describe('live harness: real Sidekiq 6.4.1 + real Redis', () => {
           const p = ps.processes.find((x) => x.identity === proc.identity);
           return p && p.busy === 1 ? p : undefined;
         },
-        { what: 'busy == 1 for the sidekiq process in ProcessSet (heartbeat every 5 s)', diagnostics },
+        { what: 'busy == 1 for the sidekiq process in ProcessSet (heartbeat every 5 s)', diagnostics, timeoutMs: BEAT_DEADLINE_MS },
       );
       expect(listed).toMatchObject({
         pid: proc.pid,
@@ -210,7 +226,7 @@ describe('live harness: real Sidekiq 6.4.1 + real Redis', () => {
       await redis.set(latch, '1');
     }
     await received(jid!);
-  });
+  }, 90_000);
 
   it('reports processed and failed counts through Stats once the heartbeat flushes them', async () => {
     const stats = await waitFor(
@@ -220,7 +236,7 @@ describe('live harness: real Sidekiq 6.4.1 + real Redis', () => {
         const s = await runRubyApi(url, { op: 'stats' });
         return s.processed === runs && s.failed >= 3 ? { s, runs } : undefined;
       },
-      { what: 'Stats#processed == the runs counted in compat:attempts (flushed every 5 s)', diagnostics },
+      { what: 'Stats#processed == the runs counted in compat:attempts (flushed every 5 s)', diagnostics, timeoutMs: BEAT_DEADLINE_MS },
     );
     expect(stats.s.processed).toBeGreaterThanOrEqual(10);
     expect(stats.s.processes_size).toBe(1);
@@ -228,7 +244,7 @@ describe('live harness: real Sidekiq 6.4.1 + real Redis', () => {
     expect(stats.s.scheduled_size).toBe(1);
     expect(stats.s.queues).toMatchObject({ default: 0, critical: 0, parked: 1 });
     expect(await redis.get('stat:processed')).toBe(String(stats.s.processed));
-  });
+  }, 90_000);
 
   it('quiets and stops a process through the API signals in Redis', async () => {
     const other = await startSidekiq({ redisUrl: url, queues: ['other'], concurrency: 1, shutdownTimeoutS: 2 });
@@ -239,18 +255,19 @@ describe('live harness: real Sidekiq 6.4.1 + real Redis', () => {
           const ps = await runRubyApi(url, { op: 'process_set' });
           return ps.processes.find((p) => p.identity === other.identity && p.quiet === 'true');
         },
-        { what: 'quiet == "true" after TSTP via <identity>-signals', diagnostics: () => other.logTail() },
+        { what: 'quiet == "true" after TSTP via <identity>-signals', diagnostics: () => other.logTail(), timeoutMs: BEAT_DEADLINE_MS },
       );
       expect(quiet.stopping).toBe(true);
       expect(await runRubyApi(url, { op: 'stop_process', identity: other.identity })).toEqual({ found: true });
       await waitFor(() => other.process.exitCode !== null || other.process.signalCode !== null, {
         what: 'the sidekiq process to exit after TERM via <identity>-signals',
         diagnostics: () => other.logTail(),
+        timeoutMs: BEAT_DEADLINE_MS,
       });
       expect(other.process.exitCode).toBe(0);
       expect(await redis.sismember('processes', other.identity)).toBe(0);
     } finally {
       await other.stop();
     }
-  });
+  }, 150_000);
 });
