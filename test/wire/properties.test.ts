@@ -1,0 +1,138 @@
+/** Property tests: the codec is lossless, decode only ever fails with a WireError, normalize → decode gives the job back. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  JsonNumber, JsonObject, type JsonValue, type NativeJson, PEERS, WireError, decodeJob, normalizeJob, parseJson, stringifyJson,
+} from '../../src/wire/index.js';
+import { formatNumber } from '../../src/wire/json.js';
+
+/** Any string of UTF-16 code units, lone surrogates and control characters included. */
+const anyString = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 20 });
+const key = fc.oneof(anyString, fc.constantFrom('__proto__', 'constructor', 'prototype', '2', '10', ''));
+
+const number = fc.oneof(
+  fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map((b) => new JsonNumber(b.toString())),
+  fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => new JsonNumber(formatNumber(d))),
+  fc.constantFrom('1.0', '-0.0', '1.0e+20', '1.5e-07', '0.1', '1E5', '-0').map((t) => new JsonNumber(t)),
+);
+
+const { json } = fc.letrec<{ json: JsonValue }>((tie) => ({
+  json: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.constant(null),
+    fc.boolean(),
+    anyString,
+    number,
+    fc.array(tie('json'), { maxLength: 5 }),
+    fc.array(fc.tuple(key, tie('json')), { maxLength: 5 }).map((pairs) => JsonObject.from(pairs)),
+  ),
+}));
+
+describe('lossless codec', () => {
+  it('parseJson(stringifyJson(x)) is x, and writes the same bytes again', () => {
+    fc.assert(
+      fc.property(json, (x) => {
+        const text = stringifyJson(x);
+        const back = parseJson(text);
+        expect(stringifyJson(back)).toBe(text);
+        expect(back).toEqual(x);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('agrees with JSON.parse on every value JSON.parse keeps exactly', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        const text = JSON.stringify(v);
+        expect(stringifyJson(parseJson(text))).toBe(text);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe('decodeJob never throws anything but a WireError', () => {
+  const onlyWireErrors = (payload: Buffer | string): void => {
+    try {
+      decodeJob(payload);
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+      expect(err.message.length).toBeGreaterThan(10);
+    }
+  };
+
+  it('for arbitrary bytes', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (b) => onlyWireErrors(Buffer.from(b))), { numRuns: 2000 });
+  });
+
+  it('for arbitrary strings', () => {
+    fc.assert(fc.property(anyString, (s) => onlyWireErrors(s)), { numRuns: 2000 });
+  });
+
+  it('for arbitrary JSON', () => {
+    fc.assert(fc.property(json, (x) => onlyWireErrors(stringifyJson(x))), { numRuns: 2000 });
+  });
+
+  it('for job-like hashes with arbitrary field values', () => {
+    const field = fc.oneof(json, fc.constant(undefined));
+    const job = fc.record({
+      class: field, args: fc.oneof(field, json.map((x) => stringifyJson(x))), queue: field, jid: field, retry: field,
+      retry_count: field, max_retry_count: fc.oneof(field, fc.constant(undefined)), created_at: field, enqueued_at: field,
+      error_backtrace: field,
+    }, { requiredKeys: [] });
+    fc.assert(
+      fc.property(job, (j) => {
+        const doc = new JsonObject();
+        for (const [k, v] of Object.entries(j)) if (v !== undefined) doc.set(k, v);
+        onlyWireErrors(stringifyJson(doc));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('for truncations of a real payload', () => {
+    const text = '{"retry":true,"queue":"default","class":"HardWorker","args":[1,"two",{"k":[null,4611686018427387904]}],"jid":"609f1c7149d0d2afa5d6ce05","created_at":1795872486.590039}';
+    for (let i = 0; i < text.length; i++) onlyWireErrors(text.slice(0, i));
+  });
+});
+
+describe('normalize → decode round trip', () => {
+  const { arg } = fc.letrec<{ arg: NativeJson }>((tie) => ({
+    arg: fc.oneof(
+      { depthSize: 'small' },
+      fc.constant(null),
+      fc.boolean(),
+      fc.string({ unit: 'grapheme', maxLength: 10 }),
+      fc.maxSafeInteger(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Number.isInteger(d)),
+      fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }).filter((b) => b > BigInt(Number.MAX_SAFE_INTEGER) || b < BigInt(Number.MIN_SAFE_INTEGER)),
+      fc.array(tie('arg'), { maxLength: 4 }),
+      fc.dictionary(fc.string({ maxLength: 6 }), tie('arg'), { maxKeys: 4 }),
+    ),
+  }));
+
+  it('gives back class, args, queue and jid for every peer', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...PEERS),
+        fc.string({ minLength: 1, maxLength: 30 }),
+        fc.array(arg, { maxLength: 5 }),
+        fc.string({ minLength: 1, maxLength: 20 }).filter((q) => q.isWellFormed()),
+        fc.option(fc.integer({ min: 1, max: 3600 }), { nil: undefined }),
+        (peer, cls, args, queue, delay) => {
+          fc.pre(cls.isWellFormed());
+          const n = normalizeJob({ class: cls, args, queue, ...(delay === undefined ? {} : { in: delay }) }, peer);
+          const d = decodeJob(n.payload);
+          expect(d.candidates).toContain(peer);
+          expect(d.className).toBe(cls);
+          expect(d.args).toEqual(args);
+          expect(d.queue).toBe(queue);
+          expect(d.jid).toBe(n.jid);
+          expect(stringifyJson(d.doc())).toBe(n.payload);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});
