@@ -9,6 +9,8 @@ import { parseArgs } from 'node:util';
 import { decodeCheck } from '../compat/checks/decode.js';
 import { produceCheck } from '../compat/checks/produce.js';
 import { roundtripCheck } from '../compat/checks/roundtrip.js';
+import { runCheck } from '../compat/checks/run.js';
+import { lifecycleCheck } from '../compat/checks/lifecycle.js';
 import { failureLines, jsonReport, markdownMatrix, scenarioLine, summaryLine } from '../compat/report.js';
 import { CompatSetupError, runCompat } from '../compat/runner.js';
 import type { Check, CheckName } from '../compat/types.js';
@@ -33,7 +35,7 @@ re-encodes, runs, produces and handles the lifecycle of those jobs exactly as th
 
 /** The checks this build runs (the engine-backed ones register themselves in compat/checks). */
 export function compatChecks(): Partial<Record<CheckName, Check>> {
-  return { decode: decodeCheck, roundtrip: roundtripCheck, produce: produceCheck };
+  return { decode: decodeCheck, roundtrip: roundtripCheck, run: runCheck, produce: produceCheck, lifecycle: lifecycleCheck };
 }
 
 export async function run(argv: string[]): Promise<number> {

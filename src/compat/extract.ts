@@ -128,3 +128,23 @@ export function queuedJobs(state: FixtureState): Array<{ key: string; payload: B
   }
   return out;
 }
+
+/** A member written to a key, with when (the command's time; state-only members have none). */
+export interface Written { key: string; bytes: Buffer; score?: string; t?: number }
+
+/** Every member written by LPUSH/RPUSH/ZADD in commands and lua_commands, in time order. */
+export function writes(f: Fixture): Written[] {
+  const all: Array<{ c: FixtureCommand; lua: boolean }> = [
+    ...f.commands.map((c) => ({ c, lua: false })),
+    ...(f.lua_commands ?? []).map((c) => ({ c, lua: true })),
+  ].sort((a, b) => a.c.t - b.c.t);
+  const out: Written[] = [];
+  for (const { c } of all) {
+    for (const m of writtenMembers(c)) {
+      const w: Written = { key: m.key, bytes: m.member, t: c.t };
+      if (m.score !== undefined) w.score = m.score;
+      out.push(w);
+    }
+  }
+  return out;
+}
