@@ -10,7 +10,7 @@
 import { isUtf8 } from 'node:buffer';
 import { detectDialect } from './detect.js';
 import { WireError } from './errors.js';
-import { type JsonObject, type NativeJson, asString, parseJson, parseObject, toNative } from './json.js';
+import { DEFAULT_MAX_DEPTH, type JsonObject, type NativeJson, asString, parseJson, parseObject, toNative } from './json.js';
 import type { Peer } from './peers.js';
 import { type ReadableJob, validateJobShape } from './schemas.js';
 import { readTimestamp } from './timestamps.js';
@@ -73,21 +73,42 @@ function typeName(v: unknown): string {
   return typeof v;
 }
 
-/** True when a JSON.parse result holds an integer JSON.parse could not represent exactly. */
-function hasUnsafeInteger(v: unknown): boolean {
-  if (typeof v === 'number') return Number.isInteger(v) && !Number.isSafeInteger(v);
-  if (Array.isArray(v)) return v.some(hasUnsafeInteger);
-  if (v !== null && typeof v === 'object') {
-    for (const k in v) if (hasUnsafeInteger((v as Record<string, unknown>)[k])) return true;
-  }
-  return false;
+interface Scan {
+  /** An integer JSON.parse could not represent exactly (beyond 2^53) is present. */
+  unsafeInteger: boolean;
+  /** Containers nest deeper than the lossless parser accepts (so doc() would fail later). */
+  tooDeep: boolean;
+}
+
+/**
+ * One walk over a JSON.parse result. The recursion stops at the depth limit, so a payload nested
+ * 100,000 levels deep is refused, not a RangeError. Depth counts containers as the lossless
+ * parser does (the job hash itself is level 1).
+ */
+function scan(root: unknown, maxDepth = DEFAULT_MAX_DEPTH): Scan {
+  const out: Scan = { unsafeInteger: false, tooDeep: false };
+  const walk = (v: unknown, depth: number): void => {
+    if (typeof v === 'number') {
+      if (!out.unsafeInteger && Number.isInteger(v) && !Number.isSafeInteger(v)) out.unsafeInteger = true;
+      return;
+    }
+    if (v === null || typeof v !== 'object' || out.tooDeep) return;
+    if (depth > maxDepth) {
+      out.tooDeep = true;
+      return;
+    }
+    if (Array.isArray(v)) for (let i = 0; i < v.length; i++) walk(v[i], depth + 1);
+    else for (const k in v) walk((v as Record<string, unknown>)[k], depth + 1);
+  };
+  walk(root, 1);
+  return out;
 }
 
 /** Reads args (a JSON array, or Verk's JSON string holding one) as handler values. */
-function decodeArgs(job: ReadableJob[Peer], text: string): NativeJson[] {
+function decodeArgs(job: ReadableJob[Peer], text: string, unsafeInteger: boolean): NativeJson[] {
   const args: unknown = job.args;
   if (Array.isArray(args)) {
-    if (!hasUnsafeInteger(args)) return args as NativeJson[];
+    if (!unsafeInteger) return args as NativeJson[];
     const exact = parseObject(text).get('args');
     return toNative(exact ?? null) as NativeJson[];
   }
@@ -99,7 +120,9 @@ function decodeArgs(job: ReadableJob[Peer], text: string): NativeJson[] {
       throw new WireError('invalid_job', `args is a string but not JSON (Verk stores the argument array as a JSON string): ${JSON.stringify(args.slice(0, 60))}`, 'args');
     }
     if (!Array.isArray(inner)) throw new WireError('invalid_job', `args must be an array (or Verk's JSON string holding one), got a string holding ${typeName(inner)}`, 'args');
-    return hasUnsafeInteger(inner) ? (toNative(parseJson(args)) as NativeJson[]) : (inner as NativeJson[]);
+    const inside = scan(inner);
+    if (inside.tooDeep) throw new WireError('invalid_job', `args is a JSON string nested deeper than ${DEFAULT_MAX_DEPTH} levels`, 'args');
+    return inside.unsafeInteger ? (toNative(parseJson(args)) as NativeJson[]) : (inner as NativeJson[]);
   }
   throw new WireError('invalid_job', `args must be an array, got ${typeName(args)}`, 'args');
 }
@@ -129,13 +152,20 @@ export function decodeJob(payload: Buffer | string, opts: DecodeOptions = {}): D
     throw new WireError('invalid_job', `payload must be a JSON object (a job hash), got ${typeName(parsed)}`);
   }
   const job = parsed as Record<string, unknown>;
+  const found = scan(job);
+  // JSON.parse has no depth limit; refuse here what doc() would refuse later (when a failure
+  // entry is built), with the lossless parser's message and offset.
+  if (found.tooDeep) {
+    parseJson(text);
+    throw new WireError('invalid_json', `payload is nested deeper than ${DEFAULT_MAX_DEPTH} levels`);
+  }
   const { dialect, candidates } = detectDialect(job);
   // The detected peer's readable schema: class, args, queue, jid, retry_count, Verk's
   // max_retry_count and the timestamps, each with a message naming the field.
   const bad = validateJobShape(dialect, job, 'readable');
   if (bad) throw new WireError('invalid_job', bad.message, bad.field);
   const shape = job as ReadableJob[Peer];
-  const args = decodeArgs(shape, text);
+  const args = decodeArgs(shape, text, found.unsafeInteger);
 
   let retry: RetrySetting | undefined;
   const r = dialect === 'verk' ? shape.max_retry_count : shape.retry;

@@ -150,6 +150,28 @@ describe('malformed payloads', () => {
     expect(decodeJob(big, { maxBytes: 0 }).className).toBe('A');
   });
 
+  // Bug fixed: JSON.parse has no depth limit, so a payload nested 513+ levels decoded and then
+  // doc() threw later (while building its failure entry), and 10,000 levels threw a RangeError
+  // from the recursive big-integer walk instead of a WireError.
+  it.each([513, 600, 10_000, 100_000])('refuses args nested %i levels at decode, with a WireError', (levels) => {
+    const text = `{"class":"A","args":${'['.repeat(levels - 1)}${']'.repeat(levels - 1)}}`;
+    const err = decodeError(text);
+    expect(err.code).toBe('invalid_json');
+    expect(err.message).toMatch(/nested deeper than 512 levels at offset/);
+  });
+
+  it('accepts exactly the nesting the lossless parser accepts', () => {
+    const text = `{"class":"A","args":${'['.repeat(511)}${']'.repeat(511)}}`;
+    expect(stringifyJson(decodeJob(text).doc())).toBe(text);
+  });
+
+  it("refuses a Verk args string nested too deeply, naming args", () => {
+    const inner = '['.repeat(600) + ']'.repeat(600);
+    const err = decodeError(JSON.stringify({ args: inner, class: 'A', max_retry_count: 1 }));
+    expect([err.code, err.field]).toEqual(['invalid_job', 'args']);
+    expect(err.message).toMatch(/nested deeper than 512 levels/);
+  });
+
   it('refuses more than 8 MiB by default', () => {
     const err = decodeError(Buffer.alloc(8 * 1024 * 1024 + 1, 0x20));
     expect(err.code).toBe('too_large');

@@ -91,6 +91,17 @@ describe('decodeJob never throws anything but a WireError', () => {
     );
   });
 
+  it('for deeply nested args (arrays and objects mixed, up to 20,000 levels)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { minLength: 1, maxLength: 20_000 }), (kinds) => {
+        const open = kinds.map((k) => (k ? '[' : '{"k":')).join('');
+        const close = kinds.map((k) => (k ? ']' : '}')).reverse().join('');
+        onlyWireErrors(`{"class":"A","args":[${open}1${close}]}`);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
   it('for truncations of a real payload', () => {
     const text = '{"retry":true,"queue":"default","class":"HardWorker","args":[1,"two",{"k":[null,4611686018427387904]}],"jid":"609f1c7149d0d2afa5d6ce05","created_at":1795872486.590039}';
     for (let i = 0; i < text.length; i++) onlyWireErrors(text.slice(0, i));
