@@ -93,14 +93,18 @@ export async function runJob(raw: Buffer, queue: string, signal: AbortSignal, de
     if (problem) failure = new JobError('InvalidJobArgs', problem);
   }
 
-  const log = logger.child({ queue, class: job.className, jid: job.jid });
+  // The child logger is made on first use: most jobs never log, and a child per job costs.
+  let child: Logger | undefined;
+  const log = (): Logger => (child ??= logger.child({ queue, class: job.className, jid: job.jid }));
+  const { start, done } = config.jobLogLevels;
   if (failure === undefined && cls) {
     events.fire('job:started', base);
-    log[config.jobLogLevels.start]('start');
+    if (logger.isLevelEnabled(start)) log()[start]('start');
     try {
-      await cls.handler(job.args, { jid: job.jid, queue, className: job.className, retryCount: job.retryCount, signal, logger: log, job });
+      const ctx = { jid: job.jid, queue, className: job.className, retryCount: job.retryCount, signal, job, get logger() { return log(); } };
+      await cls.handler(job.args, ctx);
       const finishedAt = Date.now();
-      log[config.jobLogLevels.done]({ durationMs: finishedAt - startedAt }, 'done');
+      if (logger.isLevelEnabled(done)) log()[done]({ durationMs: finishedAt - startedAt }, 'done');
       events.fire('job:finished', { ...base, finishedAt, durationMs: finishedAt - startedAt });
       return { kind: 'ack' };
     } catch (err) {
@@ -121,13 +125,13 @@ export async function runJob(raw: Buffer, queue: string, signal: AbortSignal, de
     });
   } catch (err) {
     // A retryAt that throws (or returns garbage) must not lose the job: fall back to the default backoff.
-    log.error({ err }, 'retryAt failed; using the default backoff');
+    log().error({ err }, 'retryAt failed; using the default backoff');
     outcome = failureOutcome(job, queue, { errorMessage: errorMessageOf(failure), errorClass: errorClassOf(failure) }, failedAt, { defaultMaxRetries: config.maxRetries });
   }
   const durationMs = Date.now() - startedAt;
   const level = config.jobLogLevels.fail;
-  if (outcome.kind === 'drop') log[level]({ err: errorMessageOf(failure), errorClass: errorClassOf(failure), reason: outcome.reason }, 'fail: job dropped');
-  else log[level]({ err: errorMessageOf(failure), errorClass: errorClassOf(failure), retryCount: outcome.retryCount, to: outcome.kind }, `fail: moved to ${outcome.kind}`);
+  if (outcome.kind === 'drop') log()[level]({ err: errorMessageOf(failure), errorClass: errorClassOf(failure), reason: outcome.reason }, 'fail: job dropped');
+  else log()[level]({ err: errorMessageOf(failure), errorClass: errorClassOf(failure), retryCount: outcome.retryCount, to: outcome.kind }, `fail: moved to ${outcome.kind}`);
   events.fire('job:failed', { ...base, failedAt: Math.floor(failedAt), durationMs, error: failure, outcome: outcome.kind });
   return { kind: 'failed', outcome };
 }

@@ -5,8 +5,8 @@
  * Guarantees:
  * - a job is always in `queue:<q>`, in this node's in-progress list, or in retry/dead; it is
  *   removed from in-progress only after its handler settled (ack = LREM of the exact bytes);
- * - each tick sends its acks, failure writes, stat increments and the next batch fetch in one
- *   pipeline (one round trip); an idle runner blocks in BLMOVE instead of polling;
+ * - each tick sends its failure writes, stat increments, and one script call that acks the
+ *   finished jobs and fetches the next batch, in one pipeline (one round trip); an idle runner blocks in BLMOVE instead of polling;
  * - on start, the node's own in-progress list is given back to the queue first (Verk);
  * - if the loop throws (Redis down, a script error) it restarts with backoff; other queues
  *   are separate runners and go on;
@@ -40,7 +40,6 @@ export interface QueueRunnerDeps {
 interface Slot {
   index: number;
   raw: Buffer;
-  abort: AbortController;
   startedAtMs: number;
   /** Set at a hard stop: the job was given back to its queue; its result is ignored. */
   abandoned: boolean;
@@ -76,6 +75,8 @@ export class QueueRunner {
   private backoffMs = 100;
   private backoffTimer: { promise: Promise<void>; cancel: () => void } | undefined;
   private supervisor: Promise<void> | undefined;
+  /** One controller for every job of this runner: it only ever fires at a hard stop, for all of them. */
+  private readonly abort = new AbortController();
 
   constructor(readonly name: string, readonly concurrency: number, private readonly deps: QueueRunnerDeps) {
     this.queueKey = deps.keys.queue(name);
@@ -154,18 +155,16 @@ export class QueueRunner {
     }
     if (this.slots.size > 0) {
       this.log.warn({ jobs: this.slots.size }, 'shutdown timeout: aborting running jobs and giving them back to the queue');
-      for (const slot of this.slots.values()) {
-        slot.abandoned = true;
-        const reason = new Error('worker shutting down: job aborted and requeued');
-        reason.name = 'AbortError';
-        slot.abort.abort(reason);
-      }
+      for (const slot of this.slots.values()) slot.abandoned = true;
+      const reason = new Error('worker shutting down: job aborted and requeued');
+      reason.name = 'AbortError';
+      this.abort.abort(reason);
       this.slots.clear();
     }
     const redis = this.deps.redis;
     if (this.batch.size > 0) {
       const pipe = redis.pipeline();
-      this.batch.writeTo(pipe);
+      scripts.ackAndFetch(pipe, this.queueKey, this.inProgressKey, 0, this.batch.writeTo(pipe));
       await this.execChecked(pipe, false);
     }
     const moved = await requeueAll(redis, this.inProgressKey, this.queueKey);
@@ -208,11 +207,12 @@ export class QueueRunner {
         continue;
       }
       const pipe = redis.pipeline();
-      this.batch.writeTo(pipe);
-      if (fetchN > 0) scripts.fetch(pipe, this.queueKey, this.inProgressKey, fetchN);
-      const results = await this.execChecked(pipe, fetchN > 0);
+      const acks = this.batch.writeTo(pipe);
+      // Last in the pipeline, after the failure writes and stats of this tick.
+      scripts.ackAndFetch(pipe, this.queueKey, this.inProgressKey, fetchN, acks);
+      const results = await this.execChecked(pipe, true);
       this.backoffMs = 100;
-      const jobs = fetchN > 0 ? (results[results.length - 1]![1] as Buffer[]) : [];
+      const jobs = results[results.length - 1]![1] as Buffer[];
       if (this.stopping) return; // fetched jobs stay in in-progress; stop() gives them back
       for (const raw of jobs) this.dispatch(raw);
       if (jobs.length < fetchN) {
@@ -236,9 +236,9 @@ export class QueueRunner {
 
   private dispatch(raw: Buffer): void {
     const index = this.freeIndexes.pop() ?? this.concurrency + this.slots.size;
-    const slot: Slot = { index, raw, abort: new AbortController(), startedAtMs: Date.now(), abandoned: false };
+    const slot: Slot = { index, raw, startedAtMs: Date.now(), abandoned: false };
     this.slots.set(index, slot);
-    runJob(raw, this.name, slot.abort.signal, this.jobDeps).then(
+    runJob(raw, this.name, this.abort.signal, this.jobDeps).then(
       (result) => {
         if (slot.abandoned) return;
         this.slots.delete(index);

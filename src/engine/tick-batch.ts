@@ -63,11 +63,14 @@ export class TickBatch {
     }
   }
 
-  /** Queues every pending write on `pipe` and empties the batch. */
-  writeTo(pipe: ChainableCommander): void {
-    if (this.size === 0) return;
+  /**
+   * Queues every pending write on `pipe` and empties the batch. Acks are returned, not queued:
+   * the caller sends them with the next fetch (ack-and-fetch-2.lua), one command for both.
+   */
+  writeTo(pipe: ChainableCommander): Buffer[] {
+    const acks = this.acks;
+    if (this.size === 0) return acks;
     const { keys, config, inProgressKey } = this;
-    for (const raw of this.acks) pipe.lrem(inProgressKey, -1, raw);
     for (const { raw, result } of this.others) {
       const errors = deadErrorsKey(keys);
       if (result.kind === 'undecodable') {
@@ -94,6 +97,7 @@ export class TickBatch {
     this.acks = [];
     this.others = [];
     this.processed = this.failed = this.succeeded = 0;
+    return acks;
   }
 
   /** Sidekiq's counters (processed counts every run) and, optionally, Verk's per-queue ones. */
