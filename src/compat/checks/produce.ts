@@ -12,13 +12,17 @@ import { expectedPeer, valueText } from '../fixture.js';
 import { producerPushes } from '../extract.js';
 import { type Check, Tally, notApplicable } from '../types.js';
 
+/** Fields Sidekiq's client generates on a first push (a re-push keeps them in place). */
+const GENERATED = new Set(['jid', 'created_at', 'enqueued_at']);
+
 /**
  * The spec a user would give kiqgate to make the same job as `doc` (keys in the peer's order).
- * `at` is the run time in epoch seconds, when the push was scheduled. A Sidekiq payload's own
- * jid, created_at and enqueued_at are passed along, as a re-push through Sidekiq's client keeps
- * them in place (enqueued_at is then set to now).
+ * `at` is the run time in epoch seconds, when the push was scheduled. On a re-push (`repush`:
+ * the poller or the API pushing a job that already exists), a Sidekiq payload's own jid,
+ * created_at and enqueued_at are passed along, as Sidekiq's client keeps them in place; on a
+ * first push kiqgate generates them, so their formats are checked.
  */
-export function specFromPayload(doc: JsonObject, peer: Peer, at?: number): JobSpec {
+export function specFromPayload(doc: JsonObject, peer: Peer, at?: number, repush = false): JobSpec {
   const spec = {} as JobSpec;
   if (peer === 'verk') {
     spec.class = asString(doc.get('class')) ?? '';
@@ -35,6 +39,7 @@ export function specFromPayload(doc: JsonObject, peer: Peer, at?: number): JobSp
     if (r !== null && r !== undefined) spec.retry = typeof r === 'boolean' ? r : Number((r as { raw: string }).raw);
   } else {
     for (const { key, value } of doc.entries) {
+      if (!repush && GENERATED.has(key)) continue;
       if (key === 'retry') spec.retry = typeof value === 'boolean' ? value : Number((value as { raw: string }).raw);
       else if (key === 'class') spec.class = asString(value) ?? '';
       else (spec as Record<string, unknown>)[key] = value;
@@ -50,6 +55,7 @@ export const produceCheck: Check = async ({ fixture }, ctx) => {
   const pushes = producerPushes(fixture);
   if (pushes.length === 0) return notApplicable('the peer enqueued nothing in this fixture');
   const t = new Tally();
+  const seenJids = new Set<string>();
   for (const [i, push] of pushes.entries()) {
     const ns = `${ctx.namespace}:p${i}`;
     // Exq keys carry their own `exq:` prefix in the fixture; the client adds it for the exq peer.
@@ -66,7 +72,11 @@ export const produceCheck: Check = async ({ fixture }, ctx) => {
       const pushedAt = push.commands[0]!.t;
       const specs = docs.map((doc, k) => {
         const score = push.jobs[k]!.score;
-        return specFromPayload(doc, peer, score === undefined ? undefined : Date.now() / 1000 + (Number(score) - pushedAt));
+        const jid = asString(doc.get('jid')) ?? '';
+        // A job that already failed once (retry_count) or whose jid was pushed before is a re-push.
+        const repush = seenJids.has(jid) || doc.has('retry_count');
+        seenJids.add(jid);
+        return specFromPayload(doc, peer, score === undefined ? undefined : Date.now() / 1000 + (Number(score) - pushedAt), repush);
       });
       if (specs.length === 1) await client.enqueue(specs[0]!);
       else await client.enqueueBulk(specs);
