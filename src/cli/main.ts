@@ -24,6 +24,7 @@ const COMMANDS: ReadonlyMap<string, () => Promise<CommandModule>> = new Map([
   ['enqueue', () => import('./enqueue-command.js')],
   ['compat', () => import('./compat-command.js')],
   ['demo', () => import('./demo-command.js')],
+  ['worker', () => import('./worker-command.js')],
 ]);
 
 export async function main(argv: string[]): Promise<number> {
