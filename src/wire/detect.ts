@@ -1,7 +1,9 @@
 /**
  * Which peer wrote a job hash. Decided from the payload alone:
  * - Verk: `args` is a JSON string, or the hash has Verk's `max_retry_count`;
- * - Exq: a UUID jid, or Exq's `processor` field (added when Exq re-encodes a failed job);
+ * - Exq: Exq's `processor` field (added when Exq re-encodes a failed job); or, on a hash without
+ *   `created_at` (Sidekiq's client always sets it, Exq never writes it), a UUID jid or exactly
+ *   Exq's six fresh-job keys with an integer `retry` (a caller may give either peer any jid);
  * - Sidekiq 8: a job timestamp written as integer milliseconds;
  * - otherwise Sidekiq 6/7 (float seconds; the two write the same job hash, so both are candidates).
  */
@@ -18,10 +20,18 @@ export interface Detection {
   candidates: Peer[];
 }
 
+const EXQ_FRESH_KEYS = ['args', 'class', 'enqueued_at', 'jid', 'queue', 'retry'];
+
+/** Exactly the keys Exq writes for a new job (Jason, alphabetical), with its integer retry limit. */
+function isFreshExqJob(job: Record<string, unknown>): boolean {
+  const keys = Object.keys(job);
+  return keys.length === EXQ_FRESH_KEYS.length && EXQ_FRESH_KEYS.every((k, i) => keys[i] === k) && Number.isInteger(job.retry);
+}
+
 /** Detects the dialect of a parsed job hash (a plain object from JSON.parse). */
 export function detectDialect(job: Record<string, unknown>): Detection {
   if (typeof job.args === 'string' || 'max_retry_count' in job) return { dialect: 'verk', candidates: ['verk'] };
-  if ('processor' in job || (typeof job.jid === 'string' && UUID_RE.test(job.jid))) {
+  if ('processor' in job || (!('created_at' in job) && ((typeof job.jid === 'string' && UUID_RE.test(job.jid)) || isFreshExqJob(job)))) {
     return { dialect: 'exq', candidates: ['exq'] };
   }
   for (const f of TIME_FIELDS) {

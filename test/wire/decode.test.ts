@@ -73,6 +73,12 @@ describe('dialect detection', () => {
     ['Verk: args string', '{"args":"[1]","class":"A"}', 'verk', ['verk']],
     ['Verk: max_retry_count', '{"args":[1],"class":"A","max_retry_count":null}', 'verk', ['verk']],
     ['Exq: UUID jid', '{"args":[1],"class":"A","jid":"c675dda2-8a82-44fc-a143-b62c5b695705"}', 'exq', ['exq']],
+    ['Exq with a caller-supplied jid (its six fresh-job keys)', '{"args":[1],"class":"A","enqueued_at":1795875554.862787,"jid":"my-job-1","queue":"default","retry":25}', 'exq', ['exq']],
+    ['Exq: processor (a re-encoded failure)', '{"args":[1],"class":"A","jid":"j","processor":null}', 'exq', ['exq']],
+    // Bug fixed: a Sidekiq job with a caller-supplied UUID jid was taken for Exq, and its failure
+    // entry was rebuilt in Exq's 13 keys (created_at, backtrace and error_class lost).
+    ['Sidekiq with a caller-supplied UUID jid', '{"retry":true,"queue":"default","class":"A","args":[],"jid":"c675dda2-8a82-44fc-a143-b62c5b695705","created_at":1795872486.5}', 'sidekiq7', ['sidekiq6', 'sidekiq7']],
+    ['Sidekiq 8 with a caller-supplied UUID jid', '{"retry":true,"queue":"default","class":"A","args":[],"jid":"c675dda2-8a82-44fc-a143-b62c5b695705","created_at":1795874305758}', 'sidekiq8', ['sidekiq8']],
   ])('%s', (_name, text, dialect, candidates) => {
     const job = decodeJob(text);
     expect(job.dialect).toBe(dialect);

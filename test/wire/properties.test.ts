@@ -131,9 +131,10 @@ describe('normalize → decode round trip', () => {
         fc.array(arg, { maxLength: 5 }),
         fc.string({ minLength: 1, maxLength: 20 }).filter((q) => q.isWellFormed()),
         fc.option(fc.integer({ min: 1, max: 3600 }), { nil: undefined }),
-        (peer, cls, args, queue, delay) => {
+        fc.option(fc.oneof(fc.uuid(), fc.stringMatching(/^[0-9a-f]{24}$/), fc.stringMatching(/^[0-9]{1,20}$/)), { nil: undefined }),
+        (peer, cls, args, queue, delay, jid) => {
           fc.pre(cls.isWellFormed());
-          const n = normalizeJob({ class: cls, args, queue, ...(delay === undefined ? {} : { in: delay }) }, peer);
+          const n = normalizeJob({ class: cls, args, queue, ...(delay === undefined ? {} : { in: delay }), ...(jid === undefined ? {} : { jid }) }, peer);
           const d = decodeJob(n.payload);
           expect(d.candidates).toContain(peer);
           expect(d.className).toBe(cls);
