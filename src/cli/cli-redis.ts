@@ -4,8 +4,9 @@
  * Redis at all.
  */
 import { Redis } from 'ioredis';
-import { baseOptions, DEFAULT_REDIS_URL } from '../support/connection.js';
-import { redactUrl } from '../support/redact.js';
+import { baseOptions, DEFAULT_REDIS_URL, guardAuthErrors } from '../support/connection.js';
+import { redactText, redactUrl } from '../support/redact.js';
+import { envTlsOptions, TlsConfigError } from '../support/tls.js';
 import { portAnswers, redisServerInstalled, startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { CliError } from './cli-error.js';
 
@@ -16,7 +17,14 @@ export function resolveRedisUrl(flag: string | undefined): string {
 
 /** Connects and PINGs; throws a CliError naming the (redacted) URL when Redis does not answer. */
 export async function connectForCli(url: string): Promise<Redis> {
-  const redis = new Redis(url, baseOptions({ lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 1, retryStrategy: () => null }));
+  let tls;
+  try {
+    tls = envTlsOptions();
+  } catch (err) {
+    if (err instanceof TlsConfigError) throw new CliError(err.message, 2);
+    throw err;
+  }
+  const redis = guardAuthErrors(new Redis(url, baseOptions({ ...tls, lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 1, retryStrategy: () => null })));
   let lastError: Error | undefined;
   redis.on('error', (err: Error) => { lastError = err; }); // reported below, once
   try {
@@ -24,10 +32,21 @@ export async function connectForCli(url: string): Promise<Redis> {
     await redis.ping();
   } catch (err) {
     redis.disconnect();
-    const reason = lastError?.message ?? (err instanceof Error ? err.message : String(err));
-    throw new CliError(`cannot reach Redis at ${redactUrl(url)} (${reason.split('\n')[0]}); start redis-server or pass --redis URL`, 1);
+    const reason = redactText((lastError?.message ?? (err instanceof Error ? err.message : String(err))).split('\n')[0]!);
+    throw new CliError(`cannot reach Redis at ${redactUrl(url)} (${reason}); ${hint(lastError ?? err)}`, 1);
   }
   return redis;
+}
+
+/** What to do about a connection failure: TLS and auth problems are not fixed by starting a server. */
+function hint(err: unknown): string {
+  const code = String((err as { code?: unknown } | null)?.code ?? '');
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/CERT|SELF_SIGNED|UNABLE_TO|ERR_SSL|ERR_TLS|HOSTNAME|ALTNAME/.test(code) || /certificate|SSL|TLS|wrong version number/i.test(msg)) {
+    return 'check the TLS settings (--tls-ca/--tls-cert/--tls-key or KIQGATE_TLS_CA/_CERT/_KEY, and rediss:// vs redis://)';
+  }
+  if (/WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username/i.test(msg)) return 'check the user name and password in the URL';
+  return 'start redis-server or pass --redis URL';
 }
 
 export interface DemoRedis {

@@ -7,6 +7,7 @@ import { Client } from '../client/index.js';
 import { type JobSpec, WireError, isPeer, parseJson, JsonObject, type JsonValue } from '../wire/index.js';
 import { CliError } from './cli-error.js';
 import { connectForCli, resolveRedisUrl } from './cli-redis.js';
+import { TLS_FLAG_OPTIONS, TLS_FLAGS_HELP, useTlsFlags } from './cli-tls.js';
 
 const HELP = `Usage: kiqgate enqueue --class CLASS --args JSON [options]
 
@@ -19,7 +20,8 @@ const HELP = `Usage: kiqgate enqueue --class CLASS --args JSON [options]
   --retry true|false|N retry setting (default: true)
   --peer P             sidekiq6 | sidekiq7 (default) | sidekiq8 | verk | exq
   --namespace NS       key prefix (as redis-namespace applied it)
-  --jid JID            use this job id`;
+  --jid JID            use this job id
+${TLS_FLAGS_HELP}`;
 
 function parseRetry(v: string): boolean | number {
   if (v === 'true') return true;
@@ -55,6 +57,7 @@ export async function run(argv: string[]): Promise<number> {
       redis: { type: 'string' }, queue: { type: 'string' }, class: { type: 'string' }, args: { type: 'string' },
       at: { type: 'string' }, in: { type: 'string' }, retry: { type: 'string' }, peer: { type: 'string' },
       namespace: { type: 'string' }, jid: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      ...TLS_FLAG_OPTIONS,
     },
     strict: true,
   });
@@ -76,6 +79,7 @@ export async function run(argv: string[]): Promise<number> {
     if (values.in.trim() === '' || !Number.isFinite(n)) throw new WireError('invalid_option', `--in must be a number of seconds, got ${JSON.stringify(values.in)}`, 'in');
     spec.in = n;
   }
+  useTlsFlags(values);
   const redis = await connectForCli(resolveRedisUrl(values.redis));
   const opts: ConstructorParameters<typeof Client>[0] = { redis, peer };
   if (values.namespace !== undefined) opts.namespace = values.namespace;
