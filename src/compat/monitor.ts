@@ -2,47 +2,11 @@
  * A MONITOR connection that records every command the server executes, so a check can see the
  * exact commands kiqgate sent (and in what order), filtered to its own key prefix.
  *
- * MONITOR prints each argument in Redis's quoted form (`"caf\xc3\xa9 \"x\""`): non-printable and
- * non-ASCII bytes as `\xHH`. ioredis's monitor mode does not undo that escaping, so this reads
- * the raw lines over its own socket and decodes every argument back to its exact bytes.
+ * It reads the raw lines over its own socket (see monitor-line.ts for why not ioredis's monitor
+ * mode) and decodes every argument back to its exact bytes.
  */
 import { connect, type Socket } from 'node:net';
-
-/** Decodes one MONITOR line's arguments (after the `[db addr]` part) into byte buffers. */
-export function parseMonitorArgs(line: string): Buffer[] {
-  const start = line.indexOf('] ');
-  if (start < 0) return [];
-  const out: Buffer[] = [];
-  let i = start + 2;
-  while (i < line.length) {
-    if (line[i] !== '"') {
-      i++;
-      continue;
-    }
-    i++;
-    const bytes: number[] = [];
-    while (i < line.length && line[i] !== '"') {
-      const c = line[i]!;
-      if (c === '\\') {
-        const n = line[i + 1];
-        if (n === 'x') {
-          bytes.push(Number.parseInt(line.slice(i + 2, i + 4), 16));
-          i += 4;
-          continue;
-        }
-        const map: Record<string, number> = { n: 10, r: 13, t: 9, a: 7, b: 8, '"': 34, '\\': 92 };
-        bytes.push(map[n!] ?? n!.charCodeAt(0));
-        i += 2;
-        continue;
-      }
-      bytes.push(c.charCodeAt(0));
-      i++;
-    }
-    out.push(Buffer.from(bytes));
-    i++; // closing quote
-  }
-  return out;
-}
+import { parseMonitorBytes } from './monitor-line.js';
 
 export class CommandLog {
   private readonly lines: Buffer[][] = [];
@@ -82,7 +46,13 @@ export class CommandLog {
       const line = this.buffered.slice(0, nl);
       this.buffered = this.buffered.slice(nl + 2);
       if (line === '+OK') ready();
-      else if (line.startsWith('+')) this.lines.push(parseMonitorArgs(line));
+      else if (line.startsWith('+')) {
+        try {
+          this.lines.push(parseMonitorBytes(line.slice(1)).argv);
+        } catch {
+          // a line we cannot read (never seen): not one of our commands
+        }
+      }
     }
   }
 
