@@ -9,5 +9,6 @@ export default defineConfig({
     // Files run in parallel worker processes; each test isolates itself by key namespace
     // or by its own redis-server, so they never see each other's keys.
     pool: 'forks',
+    globalSetup: ['test/support/global-setup.ts'],
   },
 });
