@@ -7,4 +7,5 @@
  */
 export * from './wire/index.js';
 export * from './client/index.js';
+export * from './engine/index.js';
 export { redactUrl, redactText } from './support/redact.js';
