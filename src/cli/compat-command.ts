@@ -11,15 +11,18 @@ import { produceCheck } from '../compat/checks/produce.js';
 import { roundtripCheck } from '../compat/checks/roundtrip.js';
 import { runCheck } from '../compat/checks/run.js';
 import { lifecycleCheck } from '../compat/checks/lifecycle.js';
-import { failureLines, jsonReport, markdownMatrix, scenarioLine, summaryLine } from '../compat/report.js';
+import { failureLines, jsonReport, markdownMatrix, scenarioLine } from '../compat/report.js';
 import { CompatSetupError, runCompat } from '../compat/runner.js';
+import {
+  LiveUnavailableError, checkLiveRequirements, liveCellLine, liveMarkdown, runLiveMatrix, type LiveReport,
+} from '../compat/live/matrix.js';
 import type { Check, CheckName } from '../compat/types.js';
 import { packageRoot } from '../support/package-root.js';
 import { redactUrl } from '../support/redact.js';
 import { CliError } from './cli-error.js';
 import { resolveRedisUrl } from './cli-redis.js';
 
-const HELP = `Usage: kiqgate compat [--redis URL] [--fixtures DIR ...] [--json | --markdown [FILE]] [--namespace NS [--force]]
+const HELP = `Usage: kiqgate compat [--redis URL] [--fixtures DIR ...] [--live-sidekiq] [--json | --markdown [FILE]] [--namespace NS [--force]]
 
 Replays captured Sidekiq/Verk/Exq fixtures against Redis and checks that kiqgate decodes,
 re-encodes, runs, produces and handles the lifecycle of those jobs exactly as the peer did.
@@ -30,6 +33,12 @@ re-encodes, runs, produces and handles the lifecycle of those jobs exactly as th
                      default: the fixtures shipped with kiqgate)
   --namespace NS     key prefix to work under (default: a fresh kiqgate-compat-<hex>)
   --force            use --namespace even when it already holds keys
+  --live-sidekiq     also run the cross-runtime matrix against a real Sidekiq 6.4.1 (Debian's
+                     ruby-sidekiq: its client, API and a sidekiq server process) and kiqgate's
+                     Client and Worker, on a private redis-server that this command starts and
+                     stops (never the --redis one); each cell is a report line. Without Ruby
+                     Sidekiq it prints how to install it (compat/install-ruby-sidekiq.sh, or
+                     apt-get install -y ruby-sidekiq) and exits 2
   --json             print a JSON report instead of text
   --markdown [FILE]  print (or write to FILE) the scenario × check matrix in Markdown`;
 
@@ -44,7 +53,7 @@ export async function run(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       redis: { type: 'string' }, fixtures: { type: 'string', multiple: true }, namespace: { type: 'string' },
-      force: { type: 'boolean' }, json: { type: 'boolean' }, markdown: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      force: { type: 'boolean' }, 'live-sidekiq': { type: 'boolean' }, json: { type: 'boolean' }, markdown: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
@@ -54,6 +63,16 @@ export async function run(argv: string[]): Promise<number> {
   if (values.json && values.markdown) throw new CliError('give --json or --markdown, not both');
   const markdownFile = values.markdown ? positionals[0] : undefined;
   if (positionals.length > (values.markdown ? 1 : 0)) throw new CliError(`unexpected argument '${positionals.at(-1)}'\n\n${HELP}`);
+  const live = values['live-sidekiq'] ?? false;
+  if (live) {
+    // Before anything runs: without Ruby Sidekiq the matrix cannot be run, and that is not a pass.
+    try {
+      checkLiveRequirements();
+    } catch (err) {
+      if (err instanceof LiveUnavailableError) throw new CliError(`kiqgate compat --live-sidekiq: ${err.message}`, 2);
+      throw err;
+    }
+  }
   const redisUrl = resolveRedisUrl(values.redis);
   const fixtureDirs = (values.fixtures ?? [join(packageRoot(), 'fixtures')]).map((d) => resolve(d));
   const text = !values.json && !values.markdown;
@@ -79,11 +98,26 @@ export async function run(argv: string[]): Promise<number> {
   const { results, loadErrors } = outcome;
   for (const e of loadErrors) process.stderr.write(`kiqgate compat: skipped ${e}\n`);
   if (results.length === 0) throw new CliError(`no fixtures found in ${fixtureDirs.join(', ')}`, 2);
-  if (values.json) process.stdout.write(`${jsonReport(results, { redis: redactUrl(redisUrl), fixtures: fixtureDirs })}\n`);
-  else if (values.markdown) {
-    const md = `${markdownMatrix(results)}\n\n${summaryLine(results)}\n`;
+  let liveReport: LiveReport | undefined;
+  if (live) {
+    liveReport = await runLiveMatrix({
+      onCell: (c) => { if (text) process.stdout.write(`${liveCellLine(c)}\n`); },
+      say: (line) => { if (text) process.stdout.write(`${line}\n`); },
+    });
+  }
+  const cells = liveReport?.cells ?? [];
+  const passed = results.filter((r) => r.ok).length + cells.filter((c) => c.ok).length;
+  const summary = `${passed} passed, ${results.length + cells.length - passed} failed`;
+  if (values.json) {
+    const doc = JSON.parse(jsonReport(results, { redis: redactUrl(redisUrl), fixtures: fixtureDirs })) as Record<string, unknown>;
+    doc.summary = summary;
+    if (liveReport) doc.live = liveReport;
+    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  } else if (values.markdown) {
+    const liveMd = liveReport ? `\n\n${liveMarkdown(liveReport)}` : '';
+    const md = `${markdownMatrix(results)}${liveMd}\n\n${summary}\n`;
     if (markdownFile) writeFileSync(markdownFile, md);
     else process.stdout.write(md);
-  } else process.stdout.write(`${summaryLine(results)}\n`);
-  return results.every((r) => r.ok) ? 0 : 1;
+  } else process.stdout.write(`${summary}\n`);
+  return results.every((r) => r.ok) && cells.every((c) => c.ok) ? 0 : 1;
 }
