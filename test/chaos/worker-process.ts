@@ -83,18 +83,16 @@ process.on('SIGINT', () => void shutdown(0));
 process.stdin.on('end', () => void shutdown(0));
 process.stdin.on('error', () => void shutdown(0));
 process.stdin.resume();
-process.on('uncaughtException', (err) => {
-  logger.fatal({ err }, 'chaos worker: uncaught exception');
-  logger.flush();
-  process.stderr.write(`uncaught exception: ${err.stack ?? String(err)}\n`);
+function die(what: string, err: unknown): never {
+  process.stderr.write(`${what}: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  try {
+    logger.fatal({ err }, `chaos worker: ${what}`);
+    logger.flush();
+  } catch { /* the log file may not be open yet */ }
   process.exit(1);
-});
-process.on('unhandledRejection', (err) => {
-  logger.fatal({ err }, 'chaos worker: unhandled rejection');
-  logger.flush();
-  process.stderr.write(`unhandled rejection: ${String(err)}\n`);
-  process.exit(1);
-});
+}
+process.on('uncaughtException', (err) => die('uncaught exception', err));
+process.on('unhandledRejection', (err) => die('unhandled rejection', err));
 
-await worker.start();
+await worker.start().catch((err: unknown) => die('worker failed to start', err));
 process.stdout.write(`${JSON.stringify({ type: 'ready', nodeId: worker.nodeId, pid: process.pid, now: Date.now(), realNow: realNow() })}\n`);

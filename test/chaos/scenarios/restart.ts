@@ -111,7 +111,7 @@ export const restart: Scenario = {
         ctx.say(`${o.kind}: down ${fmtMs(o.downtimeMs)}, first job run ${fmtMs(o.resumeMs ?? NaN)} after Redis was back`);
       }
       const falseDead = falseDeaths(recoveryEvents(ctx.dir), new Map());
-      ctx.say(`false deaths (node keys expired during an outage, a peer requeued running jobs): ${falseDead.length}, ${falseDead.reduce((s, e) => s + e.moved, 0)} jobs moved; they explain the duplicates`);
+      ctx.say(`false deaths (node keys expired during an outage, a peer requeued running jobs): ${falseDead.length}, ${falseDead.reduce((s, e) => s + e.moved, 0)} jobs moved (each can run a job twice)`);
       ctx.say(`idle probe after the restarts: ran ${probeRan ? `${fmtMs(probeMs)} after its push` : 'NEVER'}; producer errors ${producer.errors}`);
       const crashed = ctx.group.crashed();
       const alive = workers.filter((w) => w.alive).length;
