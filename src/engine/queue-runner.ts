@@ -5,8 +5,15 @@
  * Guarantees:
  * - a job is always in `queue:<q>`, in this node's in-progress list, or in retry/dead; it is
  *   removed from in-progress only after its handler settled (ack = LREM of the exact bytes);
- * - each tick sends its failure writes, stat increments, and one script call that acks the
- *   finished jobs and fetches the next batch, in one pipeline (one round trip); an idle runner blocks in BLMOVE instead of polling;
+ * - each tick is one script call that acks the finished jobs, adds their stat counts and
+ *   fetches the next batch (preceded, in the same pipeline, by the rare failure writes); an
+ *   idle runner blocks in BLMOVE instead of polling;
+ * - ticks overlap the work: when a batch arrives, the next tick is sent before the batch runs,
+ *   so Redis fetches while the handlers run. Up to `concurrency` jobs beyond the running ones
+ *   may be fetched ahead (in in-progress, not yet started); they start as slots free up, also
+ *   while pausing (they were fetched before the pause), and a stop gives them back unrun;
+ * - `queue:paused` is announced only when nothing runs, nothing waits in the prefetch buffer
+ *   and no fetch (tick or BLMOVE) is in flight: from then on nothing is fetched until resume;
  * - on start, the node's own in-progress list is given back to the queue first (Verk);
  * - if the loop throws (Redis down, a script error) it restarts with backoff; other queues
  *   are separate runners and go on;
@@ -22,7 +29,7 @@ import type { EngineEmitter } from './events.js';
 import { type JobRunnerDeps, runJob } from './job-runner.js';
 import type { Registry } from './registry.js';
 import { requeueAll, scripts } from './scripts.js';
-import { TickBatch } from './tick-batch.js';
+import { DAILY_STAT_TTL, TickBatch } from './tick-batch.js';
 
 export interface QueueRunnerDeps {
   /** The shared command connection (scripts defined on it). */
@@ -48,6 +55,8 @@ interface Slot {
 /** The most jobs one fetch call moves (Verk caps at 100; a larger batch only helps big pools). */
 const MAX_FETCH = 1000;
 
+const NO_JOBS: Buffer[] = [];
+
 function delay(ms: number): { promise: Promise<void>; cancel: () => void } {
   let timer: NodeJS.Timeout | undefined;
   let done!: () => void;
@@ -60,6 +69,16 @@ export class QueueRunner {
   readonly inProgressKey: string;
   private readonly slots = new Map<number, Slot>();
   private readonly freeIndexes: number[];
+  /** Jobs fetched into in-progress ahead of a free slot, oldest first. */
+  private readonly prefetched: Buffer[] = [];
+  /** Running plus prefetched jobs this runner may hold (prefetch is bounded by concurrency). */
+  private readonly window: number;
+  private tickPending: Promise<Buffer[]> | undefined;
+  /** Jobs the pending tick asked for (fewer back means the queue is empty). */
+  private requested = 0;
+  private readonly statKeys: { processed: string; processedQueue: string };
+  private processedDayKey = '';
+  private processedDay = '';
   private readonly batch: TickBatch;
   private readonly log: Logger;
   private readonly jobDeps: JobRunnerDeps;
@@ -82,6 +101,8 @@ export class QueueRunner {
     this.queueKey = deps.keys.queue(name);
     this.inProgressKey = deps.keys.inProgress(name, deps.nodeId);
     this.freeIndexes = Array.from({ length: concurrency }, (_, i) => concurrency - 1 - i);
+    this.window = concurrency * 2;
+    this.statKeys = { processed: deps.keys.stat('processed'), processedQueue: deps.keys.stat('processed', name) };
     this.batch = new TickBatch(deps.keys, deps.config, name, this.inProgressKey);
     this.log = deps.logger.child({ queue: name });
     this.jobDeps = { registry: deps.registry, config: deps.config, logger: deps.logger, events: deps.events };
@@ -161,11 +182,14 @@ export class QueueRunner {
       this.abort.abort(reason);
       this.slots.clear();
     }
+    this.prefetched.length = 0; // never started: requeueAll below gives them back
     const redis = this.deps.redis;
     if (this.batch.size > 0) {
-      const pipe = redis.pipeline();
-      scripts.ackAndFetch(pipe, this.queueKey, this.inProgressKey, 0, this.batch.writeTo(pipe));
-      await this.execChecked(pipe, false);
+      try {
+        await this.tick(redis, 0);
+      } catch (err) {
+        this.log.error({ err }, 'the last acks failed; those jobs come back at the next start of this node');
+      }
     }
     const moved = await requeueAll(redis, this.inProgressKey, this.queueKey);
     if (moved > 0) this.log.info({ moved }, 'gave unfinished jobs back to the queue');
@@ -200,38 +224,83 @@ export class QueueRunner {
       this.recovered = true;
     }
     while (!this.stopping) {
-      const free = this.concurrency - this.slots.size - (this.blockPending ? 1 : 0);
-      const fetchN = !this.paused && this.deps.config.processing && free > 0 ? Math.min(free, MAX_FETCH) : 0;
-      if (this.batch.size === 0 && fetchN === 0) {
+      if (!this.tickPending && !this.sendTick(0)) {
         await this.nextWake();
         continue;
       }
-      const pipe = redis.pipeline();
-      const acks = this.batch.writeTo(pipe);
-      // Last in the pipeline, after the failure writes and stats of this tick.
-      scripts.ackAndFetch(pipe, this.queueKey, this.inProgressKey, fetchN, acks);
-      const results = await this.execChecked(pipe, true);
-      this.backoffMs = 100;
-      const jobs = results[results.length - 1]![1] as Buffer[];
-      if (this.stopping) return; // fetched jobs stay in in-progress; stop() gives them back
-      for (const raw of jobs) this.dispatch(raw);
-      if (jobs.length < fetchN) {
-        if (!this.blockPending && this.deps.config.processing) this.blockingFetch();
-        await this.nextWake();
+      const asked = this.requested;
+      let jobs: Buffer[];
+      try {
+        jobs = await this.tickPending!;
+      } finally {
+        this.tickPending = undefined;
+        this.requested = 0;
       }
+      this.backoffMs = 100;
+      if (this.stopping) return; // fetched jobs stay in in-progress; stop() gives them back
+      const drained = jobs.length < asked;
+      // The next tick goes out before this batch runs: Redis acks and fetches meanwhile.
+      if (!drained) this.sendTick(jobs.length);
+      for (let i = 0; i < jobs.length; i++) this.startOrPrefetch(jobs[i]!);
+      if (drained && !this.blockPending) this.blockingFetch();
+      this.announcePaused();
+      if (drained) await this.nextWake();
     }
   }
 
-  /** Runs a pipeline; a failed fetch throws (the supervisor restarts), a failed write is logged. */
-  private async execChecked(pipe: ReturnType<Redis['pipeline']>, lastIsFetch: boolean): Promise<Array<[Error | null, unknown]>> {
+  private canFetch(): boolean {
+    return !this.paused && !this.stopping && this.deps.config.processing;
+  }
+
+  /**
+   * Sends a tick when there is something to ack or room to fetch (`incoming` jobs just arrived
+   * and are not counted yet). Returns false when there was nothing to send.
+   */
+  private sendTick(incoming: number): boolean {
+    const room = this.canFetch()
+      ? this.window - this.slots.size - this.prefetched.length - incoming - (this.blockPending ? 1 : 0)
+      : 0;
+    const max = room > 0 ? Math.min(room, MAX_FETCH) : 0;
+    if (max === 0 && this.batch.size === 0) return false;
+    this.requested = max;
+    this.tickPending = this.tick(this.deps.redis, max);
+    return true;
+  }
+
+  /** One round trip: the failure writes if any, then acks + counts + fetch in one script call. */
+  private tick(redis: Redis, max: number): Promise<Buffer[]> {
+    const batch = this.batch;
+    if (!batch.hasFailures) return scripts.ackAndFetch(redis, this.ackKeys(), { max, dayTtl: DAILY_STAT_TTL, ...batch.takeAcks() });
+    const pipe = redis.pipeline();
+    batch.writeFailures(pipe);
+    scripts.ackAndFetch(pipe, this.ackKeys(), { max, dayTtl: DAILY_STAT_TTL, ...batch.takeAcks() });
+    return this.execChecked(pipe).then((results) => (results[results.length - 1]![1] as Buffer[] | null) ?? NO_JOBS);
+  }
+
+  private ackKeys(): { queue: string; inProgress: string; processed: string; processedDay: string; processedQueue: string } {
+    const day = this.batch.today();
+    if (day !== this.processedDay) {
+      this.processedDay = day;
+      this.processedDayKey = this.deps.keys.stat('processed', day);
+    }
+    return { queue: this.queueKey, inProgress: this.inProgressKey, processedDay: this.processedDayKey, ...this.statKeys };
+  }
+
+  /** Runs a pipeline; a failed fetch (the last command) throws (the supervisor restarts), a failed write is logged. */
+  private async execChecked(pipe: ReturnType<Redis['pipeline']>): Promise<Array<[Error | null, unknown]>> {
     const results = (await pipe.exec()) ?? [];
     results.forEach(([err], i) => {
       if (!err) return;
-      if (lastIsFetch && i === results.length - 1) throw err;
+      if (i === results.length - 1) throw err;
       // The job stays in in-progress and comes back at the next start of this node.
       this.log.error({ err }, 'a write of this tick failed');
     });
     return results;
+  }
+
+  private startOrPrefetch(raw: Buffer): void {
+    if (this.slots.size < this.concurrency) this.dispatch(raw);
+    else this.prefetched.push(raw);
   }
 
   private dispatch(raw: Buffer): void {
@@ -241,31 +310,40 @@ export class QueueRunner {
     runJob(raw, this.name, this.abort.signal, this.jobDeps).then(
       (result) => {
         if (slot.abandoned) return;
-        this.slots.delete(index);
-        if (index < this.concurrency) this.freeIndexes.push(index);
         this.batch.add(raw, result);
-        this.announcePaused();
-        this.wake();
+        this.finished(index);
       },
       (err: unknown) => {
         // runJob does not throw; if it ever does, the job stays in in-progress for recovery.
         this.log.error({ err }, 'job runner failed unexpectedly; job left in progress');
         if (slot.abandoned) return;
-        this.slots.delete(index);
-        if (index < this.concurrency) this.freeIndexes.push(index);
-        this.wake();
+        this.finished(index);
       },
     );
+  }
+
+  /** Frees a slot; the oldest prefetched job takes it (not once stopping: stop gives those back). */
+  private finished(index: number): void {
+    this.slots.delete(index);
+    if (index < this.concurrency) this.freeIndexes.push(index);
+    if (this.prefetched.length > 0 && !this.stopping) this.dispatch(this.prefetched.shift()!);
+    this.announcePaused();
+    this.wake();
   }
 
   /** Waits in BLMOVE on the runner's own connection until a job arrives or the timeout passes. */
   private blockingFetch(): void {
     const conn = this.blocking;
-    if (!conn) return;
+    if (!conn || !this.canFetch()) return;
     this.blockPending = (async () => {
       try {
+        // pause() ends a pending BLMOVE by this connection's id: know it before blocking.
+        if (this.blockingId === undefined) this.blockingId = Number(await conn.client('ID'));
+        if (!this.canFetch()) return;
         const raw = await conn.blmoveBuffer(this.queueKey, this.inProgressKey, 'RIGHT', 'LEFT', this.deps.config.blockTimeoutSeconds);
-        if (raw && !this.stopping) this.dispatch(raw);
+        // A job BLMOVE delivered just as a pause began is in in-progress already: it runs, and
+        // queue:paused waits for it (announcePaused), so after that event nothing is fetched.
+        if (raw && !this.stopping) this.startOrPrefetch(raw);
       } catch (err) {
         if (!this.stopping) {
           this.log.warn({ err }, 'blocking fetch failed');
@@ -275,6 +353,7 @@ export class QueueRunner {
         }
       } finally {
         this.blockPending = undefined;
+        this.announcePaused();
         this.wake();
       }
     })();
@@ -288,7 +367,8 @@ export class QueueRunner {
   }
 
   private announcePaused(): void {
-    if (this.paused && !this.pausedAnnounced && !this.stopping && this.slots.size === 0) {
+    if (this.paused && !this.pausedAnnounced && !this.stopping && this.slots.size === 0
+      && this.prefetched.length === 0 && !this.tickPending && !this.blockPending) {
       this.pausedAnnounced = true;
       this.deps.events.fire('queue:paused', { queue: this.name });
     }

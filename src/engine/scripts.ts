@@ -16,7 +16,7 @@ type Arg = string | Buffer | number;
 
 /** Script name → [file, number of keys]. */
 const SCRIPTS = {
-  kgAckFetch: ['ack-and-fetch-2.lua', 2],
+  kgAckFetch: ['ack-and-fetch-5.lua', 5],
   kgRequeue: ['requeue-2.lua', 2],
   kgFail: ['fail-3.lua', 3],
   kgPromote: ['promote-3.lua', 3],
@@ -31,7 +31,7 @@ let sources: Map<ScriptName, string> | undefined;
 function luaDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   for (const candidate of [join(here, '..', '..', 'lua'), join(here, '..', 'lua')]) {
-    if (existsSync(join(candidate, 'ack-and-fetch-2.lua'))) return candidate;
+    if (existsSync(join(candidate, 'ack-and-fetch-5.lua'))) return candidate;
   }
   throw new Error(`kiqgate: cannot find the lua/ scripts directory near ${here}`);
 }
@@ -67,9 +67,12 @@ function call(target: Target, name: ScriptName, args: Arg[]): unknown {
  * they queue the call (the reply comes from `exec()`).
  */
 export const scripts = {
-  /** Acks `acks` (exact bytes) and fetches up to `max` jobs. */
-  ackAndFetch(t: Target, queueKey: string, inProgressKey: string, max: number, acks: Buffer[]) {
-    return call(t, 'kgAckFetch', [queueKey, inProgressKey, max, ...acks]) as Promise<Buffer[]>;
+  /** Acks `a.acks` (exact bytes), adds the processed counts, and fetches up to `a.max` jobs. */
+  ackAndFetch(t: Target, keys: { queue: string; inProgress: string; processed: string; processedDay: string; processedQueue: string },
+    a: { max: number; processed: number; succeeded: number; dayTtl: number; acks: Buffer[] }) {
+    const args: Arg[] = [keys.queue, keys.inProgress, keys.processed, keys.processedDay, keys.processedQueue, a.max, a.processed, a.succeeded, a.dayTtl];
+    for (let i = 0; i < a.acks.length; i++) args.push(a.acks[i]!);
+    return call(t, 'kgAckFetch', args) as Promise<Buffer[]>;
   },
   requeue(t: Target, inProgressKey: string, queueKey: string, batch: number) {
     return call(t, 'kgRequeue', [inProgressKey, queueKey, batch]) as Promise<[number, number]>;

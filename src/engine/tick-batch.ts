@@ -1,6 +1,7 @@
 /**
  * The writes of one runner tick, sent together: acks, failure entries, dead entries for
- * undecodable payloads, and the stat counters, queued on one pipeline with the next fetch.
+ * undecodable payloads, and the stat counters. Acks and processed counts ride in the next
+ * ack-and-fetch call; failure writes (rare) are queued on a pipeline before that call.
  *
  * This is where throughput comes from: one round trip per tick instead of one per job. Each
  * job's write is still atomic on its own (a LREM; or the fail script, which moves the job from
@@ -14,7 +15,7 @@ import type { JobResult } from './job-runner.js';
 import { scripts } from './scripts.js';
 
 /** Sidekiq's daily stat keys live for 5 years. */
-const DAILY_STAT_TTL = 157_680_000;
+export const DAILY_STAT_TTL = 157_680_000;
 
 /** The companion hash recording why an undecodable payload went to dead (field = sha1 of the bytes). */
 export function deadErrorsKey(keys: KeyLayout): string {
@@ -34,12 +35,23 @@ export function deadErrorRecord(raw: Buffer, message: string, code: string, atMs
   };
 }
 
+/** What the next ack-and-fetch call carries: the acks and the processed counts of the tick. */
+export interface TickAcks {
+  acks: Buffer[];
+  /** Jobs run since the last tick (Sidekiq's processed counts failures too). */
+  processed: number;
+  /** Jobs that succeeded (Verk's per-queue processed count); 0 when Verk stats are off. */
+  succeeded: number;
+}
+
 export class TickBatch {
   private acks: Buffer[] = [];
   private others: Array<{ raw: Buffer; result: Exclude<JobResult, { kind: 'ack' }> }> = [];
   private processed = 0;
   private failed = 0;
   private succeeded = 0;
+  private day = '';
+  private dayEndsAtMs = 0;
 
   constructor(
     private readonly keys: KeyLayout,
@@ -50,6 +62,11 @@ export class TickBatch {
 
   get size(): number {
     return this.acks.length + this.others.length;
+  }
+
+  /** True when some write needs a pipeline of its own commands (a failure), not only the ack call. */
+  get hasFailures(): boolean {
+    return this.others.length > 0;
   }
 
   add(raw: Buffer, result: JobResult): void {
@@ -63,13 +80,21 @@ export class TickBatch {
     }
   }
 
+  /** Sidekiq's daily stat key suffix (UTC date), recomputed only when the day changes. */
+  today(): string {
+    const now = nowMs();
+    if (now >= this.dayEndsAtMs || now < this.dayEndsAtMs - 86_400_000) {
+      this.day = new Date(now).toISOString().slice(0, 10);
+      this.dayEndsAtMs = Date.parse(`${this.day}T00:00:00.000Z`) + 86_400_000;
+    }
+    return this.day;
+  }
+
   /**
-   * Queues every pending write on `pipe` and empties the batch. Acks are returned, not queued:
-   * the caller sends them with the next fetch (ack-and-fetch-2.lua), one command for both.
+   * Queues the failure writes (and the failed counters) on `pipe`; call only when
+   * {@link hasFailures}. The acks and processed counts stay for {@link takeAcks}.
    */
-  writeTo(pipe: ChainableCommander): Buffer[] {
-    const acks = this.acks;
-    if (this.size === 0) return acks;
+  writeFailures(pipe: ChainableCommander): void {
     const { keys, config, inProgressKey } = this;
     for (const { raw, result } of this.others) {
       const errors = deadErrorsKey(keys);
@@ -93,31 +118,23 @@ export class TickBatch {
         });
       }
     }
-    this.writeStats(pipe);
-    this.acks = [];
     this.others = [];
-    this.processed = this.failed = this.succeeded = 0;
-    return acks;
-  }
-
-  /** Sidekiq's counters (processed counts every run) and, optionally, Verk's per-queue ones. */
-  private writeStats(pipe: ChainableCommander): void {
-    const { keys } = this;
-    const day = new Date(nowMs()).toISOString().slice(0, 10);
-    if (this.processed > 0) {
-      pipe.incrby(keys.stat('processed'), this.processed);
-      pipe.incrby(keys.stat('processed', day), this.processed);
-      pipe.expire(keys.stat('processed', day), DAILY_STAT_TTL);
-    }
     if (this.failed > 0) {
+      const day = this.today();
       pipe.incrby(keys.stat('failed'), this.failed);
       pipe.incrby(keys.stat('failed', day), this.failed);
       pipe.expire(keys.stat('failed', day), DAILY_STAT_TTL);
+      // Verk's per-queue failed count.
+      if (config.verkQueueStats) pipe.incrby(keys.stat('failed', this.queue), this.failed);
+      this.failed = 0;
     }
-    if (this.config.verkQueueStats) {
-      // Verk's per-queue processed counts successes only.
-      if (this.succeeded > 0) pipe.incrby(keys.stat('processed', this.queue), this.succeeded);
-      if (this.failed > 0) pipe.incrby(keys.stat('failed', this.queue), this.failed);
-    }
+  }
+
+  /** Empties the acks and processed counts, for the next ack-and-fetch call. */
+  takeAcks(): TickAcks {
+    const out: TickAcks = { acks: this.acks, processed: this.processed, succeeded: this.config.verkQueueStats ? this.succeeded : 0 };
+    if (this.acks.length > 0) this.acks = [];
+    this.processed = this.succeeded = 0;
+    return out;
   }
 }
