@@ -12,7 +12,7 @@ import {
 } from '../wire/index.js';
 import type { WorkerConfig } from './config.js';
 import type { EngineEmitter } from './events.js';
-import { Registry } from './registry.js';
+import { type JobContext, Registry } from './registry.js';
 
 export type JobResult =
   | { kind: 'ack' }
@@ -70,6 +70,27 @@ function toEpochMs(v: Date | number): number {
   return ms;
 }
 
+/** The result of every job that succeeded (one object: the hot path allocates none). */
+const ACK: JobResult = Object.freeze({ kind: 'ack' });
+
+/** A handler's context; a class, so that making one per job is a plain allocation. */
+class RunContext implements JobContext {
+  constructor(
+    readonly jid: string | undefined,
+    readonly queue: string,
+    readonly className: string,
+    readonly retryCount: number | undefined,
+    readonly signal: AbortSignal,
+    readonly job: DecodedJob,
+    private readonly log: () => Logger,
+  ) {}
+
+  /** The job's child logger, made on first use. */
+  get logger(): Logger {
+    return this.log();
+  }
+}
+
 /** Runs one fetched payload to a result. `signal` aborts the handler at a hard shutdown. */
 export async function runJob(raw: Buffer, queue: string, signal: AbortSignal, deps: JobRunnerDeps): Promise<JobResult> {
   const { config, logger, events } = deps;
@@ -98,15 +119,17 @@ export async function runJob(raw: Buffer, queue: string, signal: AbortSignal, de
   const log = (): Logger => (child ??= logger.child({ queue, class: job.className, jid: job.jid }));
   const { start, done } = config.jobLogLevels;
   if (failure === undefined && cls) {
-    events.fire('job:started', base);
+    // Event payloads are built only when someone listens (most workers have no listener).
+    if (events.listenerCount('job:started') > 0) events.fire('job:started', base);
     if (logger.isLevelEnabled(start)) log()[start]('start');
     try {
-      const ctx = { jid: job.jid, queue, className: job.className, retryCount: job.retryCount, signal, job, get logger() { return log(); } };
-      await cls.handler(job.args, ctx);
-      const finishedAt = Date.now();
-      if (logger.isLevelEnabled(done)) log()[done]({ durationMs: finishedAt - startedAt }, 'done');
-      events.fire('job:finished', { ...base, finishedAt, durationMs: finishedAt - startedAt });
-      return { kind: 'ack' };
+      await cls.handler(job.args, new RunContext(job.jid, queue, job.className, job.retryCount, signal, job, log));
+      if (logger.isLevelEnabled(done)) log()[done]({ durationMs: Date.now() - startedAt }, 'done');
+      if (events.listenerCount('job:finished') > 0) {
+        const finishedAt = Date.now();
+        events.fire('job:finished', { ...base, finishedAt, durationMs: finishedAt - startedAt });
+      }
+      return ACK;
     } catch (err) {
       failure = err;
     }
