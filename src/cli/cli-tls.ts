@@ -13,9 +13,14 @@ export const TLS_FLAG_OPTIONS = {
   'tls-key': { type: 'string' },
 } as const;
 
-export const TLS_FLAGS_HELP = `  --tls-ca FILE        CA certificate (PEM) for rediss:// (or KIQGATE_TLS_CA)
-  --tls-cert FILE      client certificate (PEM), with --tls-key (or KIQGATE_TLS_CERT)
-  --tls-key FILE       the client certificate's key (PEM) (or KIQGATE_TLS_KEY)`;
+/** Help lines of the TLS flags, descriptions starting at `column` (to match the command's help). */
+export function tlsFlagsHelp(column = 23): string {
+  return [
+    ['--tls-ca FILE', 'CA certificate (PEM) for rediss:// (or KIQGATE_TLS_CA)'],
+    ['--tls-cert FILE', 'client certificate (PEM), with --tls-key (or KIQGATE_TLS_CERT)'],
+    ['--tls-key FILE', "the client certificate's key (PEM) (or KIQGATE_TLS_KEY)"],
+  ].map(([flag, text]) => `  ${flag!.padEnd(column - 2)}${text}`).join('\n');
+}
 
 /** Applies the flags (over the environment) and checks that the files can be read. */
 export function useTlsFlags(values: { 'tls-ca'?: string | undefined; 'tls-cert'?: string | undefined; 'tls-key'?: string | undefined }): void {

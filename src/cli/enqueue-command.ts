@@ -7,7 +7,7 @@ import { Client } from '../client/index.js';
 import { type JobSpec, WireError, isPeer, parseJson, JsonObject, type JsonValue } from '../wire/index.js';
 import { CliError } from './cli-error.js';
 import { connectForCli, resolveRedisUrl } from './cli-redis.js';
-import { TLS_FLAG_OPTIONS, TLS_FLAGS_HELP, useTlsFlags } from './cli-tls.js';
+import { TLS_FLAG_OPTIONS, tlsFlagsHelp, useTlsFlags } from './cli-tls.js';
 
 const HELP = `Usage: kiqgate enqueue --class CLASS --args JSON [options]
 
@@ -21,7 +21,7 @@ const HELP = `Usage: kiqgate enqueue --class CLASS --args JSON [options]
   --peer P             sidekiq6 | sidekiq7 (default) | sidekiq8 | verk | exq
   --namespace NS       key prefix (as redis-namespace applied it)
   --jid JID            use this job id
-${TLS_FLAGS_HELP}`;
+${tlsFlagsHelp(23)}`;
 
 function parseRetry(v: string): boolean | number {
   if (v === 'true') return true;

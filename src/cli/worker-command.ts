@@ -20,6 +20,7 @@ import type { Handler, HandlerDefinition } from '../engine/registry.js';
 import { redactText } from '../support/redact.js';
 import { CliError } from './cli-error.js';
 import { connectForCli, resolveRedisUrl } from './cli-redis.js';
+import { TLS_FLAG_OPTIONS, tlsFlagsHelp, useTlsFlags } from './cli-tls.js';
 
 const USAGE = `kiqgate worker --require ./workers.js [options]
 
@@ -35,6 +36,7 @@ const USAGE = `kiqgate worker --require ./workers.js [options]
   --config FILE           JSON config file (same option names as the API)
   --log-level LEVEL       trace | debug | info | warn | error | fatal | silent
   --no-processing         run the scheduler and heartbeat only, fetch nothing
+${tlsFlagsHelp(26)}
 
 Environment: REDIS_URL, KIQGATE_QUEUES, KIQGATE_NODE_ID, KIQGATE_SHUTDOWN_TIMEOUT_MS, ... (KIQGATE_*)`;
 
@@ -81,6 +83,7 @@ export async function runWorkerCommand(argv: string[]): Promise<number> {
         config: { type: 'string' },
         'log-level': { type: 'string' },
         'no-processing': { type: 'boolean' },
+        ...TLS_FLAG_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -92,6 +95,7 @@ export async function runWorkerCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (!values.require) throw new CliError(`--require is needed: the module that exports the handlers\n\n${USAGE}`);
+  useTlsFlags(values);
 
   const cli: WorkerOptions = {};
   let concurrency: number | undefined;

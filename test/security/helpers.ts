@@ -2,12 +2,13 @@
  * Helpers of the security tests: throwaway certificates made with openssl (in a temp dir,
  * never committed), a pino logger that writes into a string, and a deadline poller.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
+import { BIN } from '../support/cli.js';
 
 export interface Certs {
   dir: string;
@@ -79,3 +80,13 @@ export async function until<T>(check: () => Promise<T> | T, what: string, timeou
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts the real `kiqgate` command (bin/kiqgate.js) and lets the test signal it. */
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { output: () => string; stop: () => void; done: Promise<{ code: number | null; out: string }> } {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+  const done = new Promise<{ code: number | null; out: string }>((resolve) => child.on('exit', (code) => resolve({ code, out })));
+  return { output: () => out, stop: () => child.kill('SIGTERM'), done };
+}

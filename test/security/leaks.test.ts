@@ -4,8 +4,7 @@
  * (c) a server where that password is wrong; the password, raw or percent-encoded, must be in
  * no byte of what comes out, and `user:***@` must be where a URL is shown.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -18,7 +17,7 @@ import { redactText, redactUrl, scrubCommandError } from '../../src/support/reda
 import { freePort, startRedisServer, type RedisServerHandle } from '../../src/support/redis-server.js';
 import { redisOptionsFromUrl } from '../../src/support/tls.js';
 import { runCli } from '../support/cli.js';
-import { bufferLogger, sleep, until } from './helpers.js';
+import { bufferLogger, sleep, startCli, until } from './helpers.js';
 
 /** Distinctive, and with characters that must be percent-encoded in a URL. */
 const PASSWORD = 'Leak@Canary:9f/Q%x';
@@ -126,33 +125,19 @@ describe('kiqgate CLI', () => {
   });
 });
 
-const WORKER_COMMAND = join(process.cwd(), 'src/cli/worker-command.ts');
-
-describe.runIf(existsSync(WORKER_COMMAND))('kiqgate worker (src/cli/worker-command.ts)', () => {
-  function runWorker(args: string[]): { done: Promise<{ code: number | null; out: string }>; kill: () => void; output: () => string } {
-    const runner = join(dir, 'run-worker.ts');
-    writeFileSync(runner, `import { runWorkerCommand } from ${JSON.stringify(WORKER_COMMAND)};
-runWorkerCommand(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err) => { process.stderr.write(String(err.message) + '\\n'); process.exitCode = err.exitCode ?? 1; });
-`);
-    const handlers = join(dir, 'workers.mjs');
-    writeFileSync(handlers, 'export default { Leak: () => {}, Boom: () => { throw new Error("boom"); } };\n');
-    const child = spawn(process.execPath, ['--import', 'tsx', runner, '--require', handlers, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-    const done = new Promise<{ code: number | null; out: string }>((resolve) => child.on('exit', (code) => resolve({ code, out })));
-    return { done, kill: () => child.kill('SIGTERM'), output: () => out };
-  }
+describe('kiqgate worker', () => {
+  const handlers = join(dir, 'workers.mjs');
+  writeFileSync(handlers, 'export default { Leak: () => {}, Boom: () => { throw new Error("boom"); } };\n');
 
   it('(a) runs jobs and logs the redacted URL, never the password', async () => {
     const ns = 'leak-wcli';
-    const w = runWorker(['--redis', goodUrl, '--namespace', ns, '--log-level', 'debug', '--timeout', '2']);
+    const w = startCli(['worker', '--require', handlers, '--redis', goodUrl, '--namespace', ns, '--log-level', 'debug', '--timeout', '2']);
     const c = new Client({ redis: goodUrl, namespace: ns });
     await c.enqueue({ class: 'Leak', args: [] });
     await c.enqueue({ class: 'Boom', args: [] });
     await c.close();
     await until(() => /"msg":"fail: moved to retry"/.test(w.output()) && /"msg":"done"/.test(w.output()), 'the worker to run both jobs', 30_000);
-    w.kill();
+    w.stop();
     const { code, out } = await w.done;
     expect(code).toBe(0);
     expect(out).toContain(`redis://leaky:***@127.0.0.1:${server.port}`);
@@ -160,9 +145,9 @@ runWorkerCommand(process.argv.slice(2)).then((code) => { process.exitCode = code
   });
 
   it.each([['(b) unreachable port', () => deadUrl], ['(c) wrong password', () => wrongUrl]] as const)('%s: one redacted line, exit 1', async (_l, url) => {
-    const { code, out } = await runWorker(['--redis', url()]).done;
+    const { code, out } = await startCli(['worker', '--require', handlers, '--redis', url()]).done;
     expect(code).toBe(1);
-    expect(out).toMatch(/cannot reach Redis at redis:\/\/leaky:\*\*\*@127\.0\.0\.1:\d+ /);
+    expect(out).toMatch(/^kiqgate worker: cannot reach Redis at redis:\/\/leaky:\*\*\*@127\.0\.0\.1:\d+ \(.+\); .+\n$/);
     expectNoSecret(out);
   });
 });

@@ -4,7 +4,8 @@
  * yes`), from API options, from KIQGATE_TLS_* and from --tls-* flags. A CA that did not sign the
  * server's certificate gives one clear line, with no stack and no password.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../src/client/index.js';
@@ -12,7 +13,7 @@ import { Worker } from '../../src/engine/index.js';
 import { freePort, startRedisServer, type RedisServerHandle } from '../../src/support/redis-server.js';
 import { redisOptionsFromUrl, TLS_ENV } from '../../src/support/tls.js';
 import { runCli } from '../support/cli.js';
-import { bufferLogger, type Certs, makeCerts, silent, tlsServerArgs, until } from './helpers.js';
+import { bufferLogger, type Certs, makeCerts, silent, startCli, tlsServerArgs, until } from './helpers.js';
 
 const PASSWORD = 'TlsPw-q7Zr2kXv';
 let certs: Certs;
@@ -123,6 +124,39 @@ describe('TLS (rediss://)', () => {
       await worker.stop();
     }
     expect(seen).toEqual([jid]);
+  });
+
+  it.each([
+    ['--tls-* flags', true],
+    ['KIQGATE_TLS_* variables', false],
+  ] as const)('kiqgate worker over mutual TLS with %s runs an enqueued job and stops on SIGTERM', async (_l, flags) => {
+    const ns = `tls-worker-${flags ? 'flags' : 'env'}`;
+    const handlers = join(certs.dir, 'workers.mjs');
+    writeFileSync(handlers, 'export default { TlsJob: (args, ctx) => { ctx.logger.info({ ran: args }, "tls job ran"); } };\n');
+    const tlsArgs = flags ? ['--tls-ca', certs.ca, '--tls-cert', certs.clientCert, '--tls-key', certs.clientKey] : [];
+    const env = flags ? {} : { [TLS_ENV.ca]: certs.ca, [TLS_ENV.cert]: certs.clientCert, [TLS_ENV.key]: certs.clientKey };
+    const w = startCli(['worker', '--require', handlers, '--redis', mutualUrl, '--namespace', ns, ...tlsArgs], env);
+    const client = new Client({ redis: redisOptionsFromUrl(mutualUrl, { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey }), namespace: ns });
+    try {
+      await client.enqueue({ class: 'TlsJob', args: [7] });
+    } finally {
+      await client.close();
+    }
+    await until(() => w.output().includes('tls job ran'), 'the worker to run the job over TLS', 30_000);
+    w.stop();
+    const { code, out } = await w.done;
+    expect(code).toBe(0);
+    expect(out).toContain(`rediss://default:***@127.0.0.1:${mutual.port}`);
+    expect(out).not.toContain(PASSWORD);
+  });
+
+  it('kiqgate worker with the wrong CA: one clear line, exit 1', async () => {
+    const handlers = join(certs.dir, 'noop-workers.mjs');
+    writeFileSync(handlers, 'export default { TlsJob: () => {} };\n');
+    const { code, out } = await startCli(['worker', '--require', handlers, '--redis', mutualUrl, '--tls-ca', certs.otherCa, '--tls-cert', certs.clientCert, '--tls-key', certs.clientKey]).done;
+    expect(code).toBe(1);
+    expect(out).toMatch(/^kiqgate worker: cannot reach Redis at rediss:\/\/default:\*\*\*@127\.0\.0\.1:\d+ \(.*certificate.*\); check the TLS settings.*\n$/);
+    expect(out).not.toContain(PASSWORD);
   });
 
   it('kiqgate enqueue reads KIQGATE_TLS_* when no flag is given', async () => {
