@@ -31,6 +31,12 @@ export interface ClientOptions {
   batchSize?: number;
   /** Verk's default max_retry_count for immediate pushes (default 25). */
   verkMaxRetryCount?: number;
+  /**
+   * Called with connection errors of a connection the client opened itself (the commands that
+   * fail because of them reject on their own). Default: ignored, so an outage does not print
+   * ioredis's "Unhandled error event" warnings.
+   */
+  onConnectionError?: (err: Error) => void;
 }
 
 /** Options for a bulk push; `at` may be one time for all or one per job. */
@@ -62,6 +68,7 @@ export class Client {
     const { redis, owned } = openRedis(opts.redis);
     this.redis = redis;
     this.owned = owned;
+    if (owned) redis.on('error', opts.onConnectionError ?? (() => {}));
     this.maxBytes = opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     this.batchSize = opts.batchSize ?? 1000;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) {

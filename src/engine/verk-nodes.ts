@@ -17,6 +17,12 @@
  * beats), so a node deregistered by a too-eager sweeper registers itself again. We also sweep
  * once at start, so a node started after a crash recovers the orphans without waiting a beat.
  *
+ * After an outage (our connection came back, or our own beat failed) we do not sweep for one key
+ * lifetime (2 × heartbeat): every peer was cut off too, and its key may have expired while it was
+ * alive and running jobs. Sweeping at once would requeue those running jobs (duplicates); waiting
+ * lets live peers beat again first. Beats run at a fixed rate (a slow sweep does not delay the
+ * next PSETEX), so our own key never lapses because of our own sweep.
+ *
  * Guarantee is at-least-once: a node stalled longer than 2 × heartbeat is taken for dead and its
  * jobs may run twice, as in Verk. `stop()` must run after the engine drained its running jobs.
  */
@@ -56,6 +62,10 @@ export class VerkNodes extends EventEmitter<VerkNodesEvents> implements EngineSe
   private started = false;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
+  /** No sweep before this time (epoch ms): set after an outage, see the file header. */
+  private sweepNotBefore = 0;
+  private lastBeatFailed = false;
+  private readonly onReconnect = () => this.holdSweeps('reconnected');
 
   constructor(
     private readonly redis: Redis,
@@ -72,8 +82,15 @@ export class VerkNodes extends EventEmitter<VerkNodesEvents> implements EngineSe
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    this.redis.on('reconnecting', this.onReconnect);
     await this.beat();
     this.schedule();
+  }
+
+  /** Holds sweeps for one key lifetime, so peers cut off by the same outage can beat again. */
+  private holdSweeps(why: string): void {
+    this.sweepNotBefore = Date.now() + 2 * this.heartbeatMs;
+    this.log.info({ why, until: this.sweepNotBefore }, 'dead-node sweeps held for one key lifetime after an outage');
   }
 
   /**
@@ -83,6 +100,7 @@ export class VerkNodes extends EventEmitter<VerkNodesEvents> implements EngineSe
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    this.redis.off('reconnecting', this.onReconnect);
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.inFlight;
@@ -110,7 +128,10 @@ export class VerkNodes extends EventEmitter<VerkNodesEvents> implements EngineSe
   /** One heartbeat now: refresh our key and registration, then sweep. Concurrent calls share it. */
   beat(): Promise<void> {
     this.inFlight ??= this.beatOnce()
-      .catch((err: unknown) => { this.log.error({ err }, 'node heartbeat failed'); })
+      .catch((err: unknown) => {
+        this.lastBeatFailed = true;
+        this.log.error({ err }, 'node heartbeat failed');
+      })
       .finally(() => { this.inFlight = undefined; });
     return this.inFlight;
   }
@@ -141,11 +162,13 @@ export class VerkNodes extends EventEmitter<VerkNodesEvents> implements EngineSe
     return out;
   }
 
-  private schedule(): void {
+  /** Fixed-rate beats: the next one is due heartbeatMs after this one started. */
+  private schedule(delayMs = this.heartbeatMs): void {
     if (!this.started) return;
     this.timer = setTimeout(() => {
-      void this.beat().then(() => this.schedule());
-    }, this.heartbeatMs);
+      const began = Date.now();
+      void this.beat().then(() => this.schedule(Math.max(0, this.heartbeatMs - (Date.now() - began))));
+    }, delayMs);
     this.timer.unref();
   }
 
@@ -159,7 +182,11 @@ export class VerkNodes extends EventEmitter<VerkNodesEvents> implements EngineSe
     const results = await tx.exec();
     const failed = results?.find(([err]) => err);
     if (failed?.[0]) throw failed[0];
-    await this.recoverDeadNodes();
+    if (this.lastBeatFailed) {
+      this.lastBeatFailed = false;
+      this.holdSweeps('our previous beat failed');
+    }
+    if (Date.now() >= this.sweepNotBefore) await this.recoverDeadNodes();
   }
 
   private async deregister(node: string): Promise<void> {

@@ -223,4 +223,23 @@ describe('VerkNodes', () => {
     await a.redis.quit();
     await expect(a.svc.stop()).resolves.toBeUndefined();
   });
+
+  it('after its own connection drops and comes back, holds sweeps for one key lifetime (peers were cut off too), while an explicit sweep still works', async () => {
+    const { keys, admin, node, deadNode } = setup();
+    const a = node('A', ['default'], 5000);
+    await a.svc.start();
+    // B looks dead only because the same outage kept it from beating: its key is gone.
+    await deadNode('B', { default: [job(1)] });
+    const reconnected = new Promise<void>((resolve) => a.redis.once('ready', () => resolve()));
+    await admin.client('KILL', 'ID', String(await a.redis.client('ID')));
+    await reconnected;
+    await a.svc.beat();
+    expect(await admin.llen(keys.inProgress('default', 'B'))).toBe(1);
+    expect(await admin.llen(keys.queue('default'))).toBe(0);
+    expect(a.view.logs.some((l) => l.msg === 'dead-node sweeps held for one key lifetime after an outage')).toBe(true);
+    // An operator's explicit sweep is not held.
+    const recovered = await a.svc.recoverDeadNodes();
+    expect(recovered.map((r) => [r.node, r.moved])).toEqual([['B', 1]]);
+    expect(await admin.lrange(keys.queue('default'), 0, -1)).toEqual([job(1)]);
+  });
 });
