@@ -107,9 +107,12 @@ describe('least-privilege ACL recipe (docs/security.md)', () => {
       await verk.enqueue({ class: 'Ok', args: ['verk'] });
       await verk.enqueue({ class: 'Ok', args: ['verk scheduled'], in: 0.3 });
       await client.enqueue({ class: 'Flaky', args: [] });
+      // The CLI producer too (it PINGs first).
+      const cli = await runCli(['enqueue', '--redis', producerUrl, ...(ns ? ['--namespace', ns] : []), '--class', 'Ok', '--args', '["cli"]']);
+      expect(cli.stderr).toBe('');
       await client.enqueue({ class: 'Nope', args: [], retry: 0 });
       await admin.lpush(keys.queue('default'), '{not json');
-      await until(() => ran.length === 8, 'eight successful runs', 15_000);
+      await until(() => ran.length === 9, 'nine successful runs', 15_000);
       await until(async () => (await admin.zcard(keys.dead)) === 2, 'the bad payload and the unknown class in dead');
       expect(await admin.zcard(keys.retry)).toBe(0);
       expect(await admin.hlen(keys.key('kiqgate:dead_errors'))).toBe(1);
