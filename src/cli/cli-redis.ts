@@ -24,7 +24,12 @@ export async function connectForCli(url: string): Promise<Redis> {
     if (err instanceof TlsConfigError) throw new CliError(err.message, 2);
     throw err;
   }
-  const redis = guardAuthErrors(new Redis(url, baseOptions({ ...tls, lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 1, retryStrategy: () => null })));
+  let redis: Redis;
+  try {
+    redis = guardAuthErrors(new Redis(url, baseOptions({ ...tls, lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 1, retryStrategy: () => null })));
+  } catch (err) {
+    throw new CliError(`invalid Redis URL ${redactUrl(url)} (${redactText((err as Error).message)}); percent-encode special characters in the password`, 2);
+  }
   let lastError: Error | undefined;
   redis.on('error', (err: Error) => { lastError = err; }); // reported below, once
   try {

@@ -38,11 +38,16 @@ export function baseOptions(extra: RedisOptions = {}): RedisOptions {
 /** Opens a new connection to `target` (or returns the given instance, with `owned: false`). */
 export function openRedis(target: RedisTarget | undefined, extra: RedisOptions = {}): { redis: Redis; owned: boolean } {
   if (target instanceof Redis) return { redis: target, owned: false };
-  if (target === undefined || typeof target === 'string') {
-    return { redis: guardAuthErrors(new Redis(target ?? defaultRedisUrl(), baseOptions({ ...envTlsOptions(), ...extra }))), owned: true };
+  try {
+    if (target === undefined || typeof target === 'string') {
+      return { redis: guardAuthErrors(new Redis(target ?? defaultRedisUrl(), baseOptions({ ...envTlsOptions(), ...extra }))), owned: true };
+    }
+    const tls = target.tls === undefined ? envTlsOptions() : {};
+    return { redis: guardAuthErrors(new Redis(baseOptions({ ...tls, ...target, ...extra }))), owned: true };
+  } catch (err) {
+    // An unparsable URL: Node's error carries the whole URL (`input`), password included.
+    throw scrubCommandError(err);
   }
-  const tls = target.tls === undefined ? envTlsOptions() : {};
-  return { redis: guardAuthErrors(new Redis(baseOptions({ ...tls, ...target, ...extra }))), owned: true };
 }
 
 /**

@@ -72,6 +72,26 @@ describe('redaction helpers', () => {
     expect(text).toContain('redis://leaky:***@127.0.0.1');
   });
 
+  it.each([
+    ['unencoded / and #', 'redis://leaky:Raw/Pass#w0rd@127.0.0.1:1', 'redis://leaky:***@127.0.0.1:1', 'Raw/Pass#w0rd'],
+    ['unencoded @ and :', 'rediss://leaky:Raw@Pa:ss@127.0.0.1:1/2', 'rediss://leaky:***@127.0.0.1:1/2', 'Raw@Pa:ss'],
+    ['no user, unencoded /', 'redis://Raw/Pass@127.0.0.1:1', 'redis://***@127.0.0.1:1', 'Raw/Pass'],
+  ])('a password with %s is masked whole', (_l, url, shown, secret) => {
+    expect(redactUrl(url)).toBe(shown);
+    expect(redactText(`cannot reach ${url} (x)`)).toBe(`cannot reach ${shown} (x)`);
+    expect(redactText(url)).not.toContain(secret.slice(4));
+  });
+
+  it('an unparsable URL: the API error and the CLI line hold no password', async () => {
+    const url = `redis://leaky:${PASSWORD}@127.0.0.1:1`; // not percent-encoded: Invalid URL
+    const caught = (() => { try { return new Client({ redis: url }); } catch (err) { return err; } })();
+    expect(caught).toBeInstanceOf(TypeError);
+    expectNoSecret(everything(caught));
+    const r = await runCli(['enqueue', '--redis', url, '--class', 'Leak', '--args', '[]']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('kiqgate enqueue: invalid Redis URL redis://leaky:***@127.0.0.1:1 (Invalid URL); percent-encode special characters in the password\n');
+  });
+
   it('scrubCommandError replaces AUTH arguments and leaves other commands alone', () => {
     const auth = Object.assign(new Error('WRONGPASS'), { command: { name: 'auth', args: ['leaky', PASSWORD] } });
     expectNoSecret(everything(scrubCommandError(auth)));
