@@ -3,7 +3,8 @@
  * and applied verbatim (placeholders replaced) to a private redis-server, then a real Worker and
  * a real Client run every engine path under those users, and `ACL LOG` must end empty.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -144,6 +145,28 @@ describe('least-privilege ACL recipe (docs/security.md)', () => {
     expect(await admin.smembers(keys.processes)).toEqual([]);
     expect(await aclDenials()).toEqual([]);
     expect(text()).not.toMatch(/NOPERM|NOSCRIPT|ERR /);
+  });
+
+  it('the same lines work as an ACL file (`user …`), loaded at startup with --aclfile', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiqgate-acl-'));
+    const file = join(dir, 'users.acl');
+    const users = recipe().map((l) => `user ${setuserArgs(l, undefined).join(' ')}`);
+    writeFileSync(file, `${['user default on nopass ~* &* +@all', ...users].join('\n')}\n`);
+    const viaFile = await startRedisServer({ args: ['--aclfile', file] });
+    const check = new Redis(viaFile.url);
+    try {
+      const workerRules = await check.call('ACL', 'GETUSER', 'kiqgate-worker') as unknown[];
+      expect(workerRules).toContain('flags');
+      const client = new Client({ redis: `redis://kiqgate-producer:${PRODUCER_PASSWORD}@127.0.0.1:${viaFile.port}` });
+      await client.enqueue({ class: 'Ok', args: [] });
+      await client.close();
+      expect(await check.llen('queue:default')).toBe(1);
+      expect(await check.call('ACL', 'LOG')).toEqual([]);
+    } finally {
+      check.disconnect();
+      await viaFile.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a user without those rights gets a clear NOPERM (API and CLI), and the job is not lost', async () => {
