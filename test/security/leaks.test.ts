@@ -237,7 +237,8 @@ describe('Worker API: pino logs and events', () => {
 describe('Client API errors', () => {
   it('(c) wrong password: the rejection (message, stack, own properties, JSON) holds no password', async () => {
     const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
-    const client = new Client({ redis: wrongUrl });
+    const connectionErrors: unknown[] = [];
+    const client = new Client({ redis: wrongUrl, onConnectionError: (err) => { connectionErrors.push(err); } });
     let caught: unknown;
     try {
       await client.enqueue({ class: 'Leak', args: [] });
@@ -252,6 +253,8 @@ describe('Client API errors', () => {
     expect((caught as { command?: unknown }).command).toEqual({ name: 'auth', args: ['***'] });
     expectNoSecret(everything(caught));
     expectNoSecret(printed);
+    expect(connectionErrors.length).toBeGreaterThan(0);
+    expectNoSecret(connectionErrors.map(everything).join('\n'));
   });
 
   it('(b) unreachable port: the rejection holds no password', async () => {
