@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import {
-  type DecodedJob, type FailureOutcome, WireError, decodeJob, failureOutcome, nowMs, validateJobShape,
+  type DecodedJob, type FailureOutcome, WireError, decodeJob, failureOutcome, nowMs,
 } from '../wire/index.js';
 import type { WorkerConfig } from './config.js';
 import type { EngineEmitter } from './events.js';
@@ -68,19 +68,6 @@ function toEpochMs(v: Date | number): number {
   const ms = v instanceof Date ? v.getTime() : typeof v === 'number' ? (Math.abs(v) > 1e11 ? v : v * 1000) : NaN;
   if (!Number.isFinite(ms)) throw new TypeError(`retryAt must return a Date or an epoch number, got ${String(v)}`);
   return ms;
-}
-
-let warm = false;
-
-/**
- * Compiles the job-shape validators decode uses (Sidekiq's, Verk's and Exq's readable views)
- * now, once per process. They compile lazily otherwise, on the first job: ~200 ms during which
- * every job behind it waits (it was the whole p99 enqueue-to-start latency of an idle worker).
- */
-export function warmUpDecoder(): void {
-  if (warm) return;
-  warm = true;
-  for (const peer of ['sidekiq7', 'verk', 'exq'] as const) validateJobShape(peer, {}, 'readable');
 }
 
 /** The result of every job that succeeded (one object: the hot path allocates none). */

@@ -26,7 +26,7 @@ import type { KeyLayout } from '../wire/index.js';
 import type { WorkerConfig } from './config.js';
 import type { RunningJob } from './engine-view.js';
 import type { EngineEmitter } from './events.js';
-import { type JobRunnerDeps, runJob, warmUpDecoder } from './job-runner.js';
+import { type JobRunnerDeps, runJob } from './job-runner.js';
 import type { Registry } from './registry.js';
 import { requeueAll, scripts } from './scripts.js';
 import { DAILY_STAT_TTL, TickBatch } from './tick-batch.js';
@@ -111,7 +111,6 @@ export class QueueRunner {
   /** Starts the supervised loop (recovery of this node's in-progress list comes first). */
   start(): void {
     if (this.supervisor) return;
-    warmUpDecoder();
     this.blocking = this.deps.openBlocking();
     this.blocking.on('ready', () => {
       this.blocking?.client('ID').then((id) => { this.blockingId = Number(id); }, () => undefined);

@@ -104,6 +104,28 @@ function scan(root: unknown, maxDepth = DEFAULT_MAX_DEPTH): Scan {
   return out;
 }
 
+const SIDEKIQ_TIME_FIELDS = ['created_at', 'enqueued_at', 'failed_at', 'retried_at'] as const;
+
+/**
+ * True when a Sidekiq-dialect job certainly fits job.sidekiq's readable view: the same checks as
+ * that schema (class a non-empty string, args an array, queue/jid strings, retry_count an
+ * integer or null, timestamps a number, string or null, anything else allowed), written out so
+ * the common job skips the schema validator (and its ~200 ms first compile). False sends the
+ * job to the validator, which gives the exact error (or accepts it).
+ */
+function plainSidekiqJob(job: Record<string, unknown>): boolean {
+  const cls = job.class;
+  if (typeof cls !== 'string' || cls.length === 0 || !Array.isArray(job.args)) return false;
+  const { queue, jid, retry_count: retryCount } = job;
+  if ((queue !== undefined && typeof queue !== 'string') || (jid !== undefined && typeof jid !== 'string')) return false;
+  if (retryCount !== undefined && retryCount !== null && !Number.isInteger(retryCount)) return false;
+  for (const f of SIDEKIQ_TIME_FIELDS) {
+    const v = job[f];
+    if (v !== undefined && v !== null && typeof v !== 'number' && typeof v !== 'string') return false;
+  }
+  return true;
+}
+
 /** Reads args (a JSON array, or Verk's JSON string holding one) as handler values. */
 function decodeArgs(job: ReadableJob[Peer], text: string, unsafeInteger: boolean): NativeJson[] {
   const args: unknown = job.args;
@@ -162,7 +184,7 @@ export function decodeJob(payload: Buffer | string, opts: DecodeOptions = {}): D
   const { dialect, candidates } = detectDialect(job);
   // The detected peer's readable schema: class, args, queue, jid, retry_count, Verk's
   // max_retry_count and the timestamps, each with a message naming the field.
-  const bad = validateJobShape(dialect, job, 'readable');
+  const bad = dialect !== 'verk' && dialect !== 'exq' && plainSidekiqJob(job) ? null : validateJobShape(dialect, job, 'readable');
   if (bad) throw new WireError('invalid_job', bad.message, bad.field);
   const shape = job as ReadableJob[Peer];
   const args = decodeArgs(shape, text, found.unsafeInteger);
