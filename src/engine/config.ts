@@ -62,6 +62,11 @@ export interface WorkerOptions {
   verkQueueStats?: boolean;
   /** Seconds a blocking fetch waits before it re-checks (default 2, Sidekiq's BRPOP timeout). */
   blockTimeoutSeconds?: number;
+  /**
+   * How long start() waits for Redis to answer before it fails with a clear error (default
+   * 15000; 0 waits forever). A rejected login (WRONGPASS, NOAUTH) fails at once.
+   */
+  connectTimeoutMs?: number;
 }
 
 /** The options after defaults and validation. */
@@ -85,6 +90,7 @@ export interface WorkerConfig {
   maxPayloadBytes: number;
   verkQueueStats: boolean;
   blockTimeoutSeconds: number;
+  connectTimeoutMs: number;
 }
 
 /** An invalid configuration value: says which option, from which layer, and what is expected. */
@@ -156,7 +162,7 @@ function queues(v: unknown, source: string): Map<string, number> {
 const KNOWN_KEYS = new Set<string>([
   'redis', 'queues', 'nodeId', 'generateNodeId', 'heartbeatMs', 'sidekiqHeartbeat', 'pollIntervalMs',
   'shutdownTimeoutMs', 'maxRetries', 'deadMaxJobs', 'deadTimeoutSeconds', 'peer', 'namespace', 'logLevel',
-  'jobLogLevels', 'processing', 'maxPayloadBytes', 'verkQueueStats', 'blockTimeoutSeconds',
+  'jobLogLevels', 'processing', 'maxPayloadBytes', 'verkQueueStats', 'blockTimeoutSeconds', 'connectTimeoutMs',
 ]);
 
 /** Checks one layer's values and returns them typed (undefined = not set in this layer). */
@@ -177,7 +183,7 @@ function checkLayer(layer: Record<string, unknown>, source: string, strictKeys: 
         out[k] = bool(v, k, source); break;
       case 'heartbeatMs': case 'pollIntervalMs': case 'deadMaxJobs': case 'deadTimeoutSeconds': case 'blockTimeoutSeconds':
         out[k] = positiveInt(v, k, source); break;
-      case 'shutdownTimeoutMs': case 'maxRetries': case 'maxPayloadBytes':
+      case 'shutdownTimeoutMs': case 'maxRetries': case 'maxPayloadBytes': case 'connectTimeoutMs':
         out[k] = positiveInt(v, k, source, 0); break;
       case 'peer':
         if (typeof v !== 'string' || !(SIDEKIQ_PEERS as readonly string[]).includes(v)) {
@@ -224,7 +230,7 @@ const ENV_NAMES: Record<string, string> = {
   KIQGATE_DEAD_MAX_JOBS: 'deadMaxJobs', KIQGATE_DEAD_TIMEOUT_SECONDS: 'deadTimeoutSeconds',
   KIQGATE_PEER: 'peer', KIQGATE_NAMESPACE: 'namespace', KIQGATE_LOG_LEVEL: 'logLevel',
   KIQGATE_PROCESSING: 'processing', KIQGATE_MAX_PAYLOAD_BYTES: 'maxPayloadBytes',
-  KIQGATE_VERK_QUEUE_STATS: 'verkQueueStats',
+  KIQGATE_VERK_QUEUE_STATS: 'verkQueueStats', KIQGATE_CONNECT_TIMEOUT_MS: 'connectTimeoutMs',
 };
 
 /** The options set in the environment: `REDIS_URL` and `KIQGATE_*` (`KIQGATE_CONFIG` names a file). */
@@ -283,5 +289,6 @@ export function resolveConfig(layers: { api?: WorkerOptions; file?: string; env?
     maxPayloadBytes: m.maxPayloadBytes ?? 8 * 1024 * 1024,
     verkQueueStats: m.verkQueueStats ?? false,
     blockTimeoutSeconds: m.blockTimeoutSeconds ?? 2,
+    connectTimeoutMs: m.connectTimeoutMs ?? 15_000,
   };
 }

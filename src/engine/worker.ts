@@ -78,6 +78,15 @@ export class Worker extends EngineEmitter implements EngineView {
     this.redis = redis;
     this.ownsRedis = owned;
     redis.on('error', (err: Error) => this.logger.warn({ err: redactText(err.message) }, 'redis connection error'));
+    try {
+      await this.awaitRedis(redis);
+    } catch (err) {
+      if (owned) redis.disconnect();
+      this.redis = undefined;
+      this.state = 'stopped';
+      this.stoppedResolve();
+      throw err;
+    }
     defineScripts(redis);
     this.logger.info({
       redis: typeof this.config.redis === 'string' ? redactUrl(this.config.redis) : this.config.redis ? 'options' : 'default',
@@ -96,6 +105,44 @@ export class Worker extends EngineEmitter implements EngineView {
     }
     for (const s of this.services) await s.start();
     this.logger.info('worker started');
+  }
+
+  /**
+   * Waits until Redis answers a PING. Fails at once on a rejected login, and after
+   * `connectTimeoutMs` when nothing answers, with an error naming the (redacted) address, so a
+   * misconfigured worker says so instead of hanging in start() (and in stop() after it).
+   */
+  private async awaitRedis(redis: Redis): Promise<void> {
+    const where = typeof this.config.redis === 'string' ? redactUrl(this.config.redis) : 'the configured Redis';
+    const timeoutMs = this.config.connectTimeoutMs;
+    let lastError = '';
+    let onError!: (err: Error) => void;
+    let timer: NodeJS.Timeout | undefined;
+    const failed = new Promise<never>((_, reject) => {
+      onError = (err: Error) => {
+        lastError = redactText(err.message);
+        if (/WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username/i.test(err.message)) {
+          reject(new Error(`Redis at ${where} refused the login: ${lastError}`));
+        }
+      };
+      redis.on('error', onError);
+      if (timeoutMs > 0) {
+        timer = setTimeout(() => reject(new Error(`Redis at ${where} did not answer within ${timeoutMs} ms${lastError ? ` (${lastError})` : ''}`)), timeoutMs);
+      }
+    });
+    const ping = redis.ping();
+    ping.catch(() => {}); // when the race is lost, the disconnect rejects it: not an unhandled rejection
+    try {
+      await Promise.race([ping, failed]);
+    } catch (err) {
+      const msg = redactText(err instanceof Error ? err.message : String(err));
+      if (msg.startsWith(`Redis at ${where}`)) throw err;
+      if (/WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username/i.test(msg)) throw new Error(`Redis at ${where} refused the login: ${msg}`);
+      throw new Error(`Redis at ${where} failed: ${msg}`);
+    } finally {
+      clearTimeout(timer);
+      redis.off('error', onError);
+    }
   }
 
   /** Graceful stop (idempotent): see QueueRunner.stop for what happens to running jobs. */

@@ -205,17 +205,18 @@ describe('TLS (rediss://)', () => {
     expect(half.stderr).toContain('a client certificate and its key go together');
   });
 
-  it('a Worker with the wrong CA logs the TLS error, redacted, and runs nothing', async () => {
+  it('a Worker with the wrong CA fails to start with the TLS error, redacted, and runs nothing', async () => {
     const { logger, text } = bufferLogger('debug');
-    // No reconnect loop: with the defaults, start() waits for Redis forever (see docs/security.md).
-    const redis = { ...redisOptionsFromUrl(mutualUrl, { ca: certs.otherCa, cert: certs.clientCert, key: certs.clientKey }), retryStrategy: () => null, maxRetriesPerRequest: 0 };
-    const worker = new Worker({ redis, logger, pollIntervalMs: 100, shutdownTimeoutMs: 100 });
+    const redis = redisOptionsFromUrl(mutualUrl, { ca: certs.otherCa, cert: certs.clientCert, key: certs.clientKey });
+    const worker = new Worker({ redis, logger, pollIntervalMs: 100, shutdownTimeoutMs: 100, connectTimeoutMs: 3000 });
     const ran: unknown[] = [];
     worker.registry.register('TlsJob', (args) => { ran.push(args); });
-    await worker.start();
-    await until(() => /certificate/.test(text()), 'a TLS error in the log');
-    await worker.stop().catch(() => undefined);
+    const err = await worker.start().then(() => undefined, (e: unknown) => e as Error);
+    expect(err?.message).toMatch(/did not answer within 3000 ms \(.*certificate/);
+    await worker.stop();
     expect(ran).toEqual([]);
+    expect(text()).toMatch(/certificate/);
     expect(text()).not.toContain(PASSWORD);
+    expect(err?.message).not.toContain(PASSWORD);
   });
 });
