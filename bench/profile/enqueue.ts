@@ -26,10 +26,12 @@ try {
   for (const [name, one] of [
     ['kiqgate', () => client.enqueue({ class: 'NoopJob', args: [Date.now()], queue: 'bench' })],
     ['bare lpush', () => bare.lpush('queue:bare', JSON.stringify({ class: 'NoopJob', args: [Date.now()], queue: 'bench', jid: 'x' }))],
+    ['kiqgate bulk(1000) per job', () => client.enqueueBulk(Array.from({ length: 1000 }, () => ({ class: 'NoopJob', args: [Date.now()], queue: 'bench' })))],
   ] as const) {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    for (let i = 0; i < n; i++) await one();
+    const per = name.includes('bulk') ? 1000 : 1;
+    for (let i = 0; i < n; i += per) await one();
     const secs = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     console.log(`${name}: ${Math.round(n / secs)} jobs/s, ${((cpu.user + cpu.system) / n).toFixed(1)} us CPU/job`);

@@ -65,7 +65,10 @@ export class Client {
     if (!isPeer(peer)) throw new WireError('invalid_option', `peer must be one of sidekiq6, sidekiq7, sidekiq8, verk, exq, got ${JSON.stringify(peer)}`, 'peer');
     this.peer = peer;
     this.keys = new KeyLayout(opts.namespace ?? (peer === 'exq' ? 'exq' : undefined));
-    const { redis, owned } = openRedis(opts.redis);
+    // Auto-pipelining writes a call's commands (SADD + LPUSH) in one socket write; a caller's
+    // own enableAutoPipelining setting wins.
+    const userSet = typeof opts.redis === 'object' && 'enableAutoPipelining' in opts.redis;
+    const { redis, owned } = openRedis(opts.redis, userSet ? {} : { enableAutoPipelining: true });
     this.redis = redis;
     this.owned = owned;
     if (owned) redis.on('error', opts.onConnectionError ?? (() => {}));
