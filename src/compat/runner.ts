@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { redactText } from '../support/redact.js';
 import { CommandLog } from './monitor.js';
 import { findFixtureFiles, readFixture, type LoadedFixture } from './fixture.js';
 import { type Check, type CheckName, type CheckResult, type ScenarioResult, CHECKS } from './types.js';
@@ -60,11 +61,16 @@ export function loadFixtures(dirs: string[]): { fixtures: LoadedFixture[]; error
 export async function runCompat(opts: RunOptions): Promise<{ results: ScenarioResult[]; loadErrors: string[] }> {
   const root = opts.namespace ?? `kiqgate-compat-${randomBytes(4).toString('hex')}`;
   const redis = new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null });
-  redis.on('error', () => {});
+  let lastError: Error | undefined;
+  redis.on('error', (err: Error) => { lastError = err; });
   try {
     await redis.connect();
+    await redis.ping();
   } catch (err) {
-    throw new CompatSetupError(`cannot reach Redis: ${(err as Error).message}`);
+    redis.disconnect();
+    // The connection's own error says why (ECONNREFUSED, WRONGPASS, a TLS problem); the
+    // rejection itself often only says "Connection is closed".
+    throw new CompatSetupError(`cannot reach Redis: ${redactText((lastError ?? (err as Error)).message)}`);
   }
   const [, existing] = await redis.scan('0', 'MATCH', `${root}:*`, 'COUNT', 1000);
   if (existing.length > 0 && !opts.force) {
