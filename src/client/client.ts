@@ -65,10 +65,7 @@ export class Client {
     if (!isPeer(peer)) throw new WireError('invalid_option', `peer must be one of sidekiq6, sidekiq7, sidekiq8, verk, exq, got ${JSON.stringify(peer)}`, 'peer');
     this.peer = peer;
     this.keys = new KeyLayout(opts.namespace ?? (peer === 'exq' ? 'exq' : undefined));
-    // Auto-pipelining writes a call's commands (SADD + LPUSH) in one socket write; a caller's
-    // own enableAutoPipelining setting wins.
-    const userSet = typeof opts.redis === 'object' && 'enableAutoPipelining' in opts.redis;
-    const { redis, owned } = openRedis(opts.redis, userSet ? {} : { enableAutoPipelining: true });
+    const { redis, owned } = openRedis(opts.redis);
     this.redis = redis;
     this.owned = owned;
     if (owned) redis.on('error', opts.onConnectionError ?? (() => {}));
@@ -147,40 +144,37 @@ export class Client {
   }
 
   /**
-   * Sends one batch with the commands the peer's client sends, in its order, in one round trip:
-   * the commands are written back to back on the one connection before any reply is read (as a
-   * pipeline would, without the cost of an ioredis Pipeline object per call).
+   * Sends one batch with the commands the peer's client sends, in its order, in one round trip.
+   * A single immediate job (enqueue) writes its two commands back to back without an ioredis
+   * Pipeline (whose per-call cost doubled enqueue's CPU); a batch goes through one pipeline
+   * (one socket write for its commands).
    */
   private async push(jobs: NormalizedJob[]): Promise<void> {
     const traits = PEER_TRAITS[this.peer];
-    const redis = this.redis;
-    const sent: Promise<unknown>[] = [];
     if (jobs.length === 1 && jobs[0]!.runAtMs === undefined) {
-      // One immediate job (enqueue): the common case, without the grouping below.
       const j = jobs[0]!;
-      if (traits.addsToQueuesSet) sent.push(redis.sadd(this.keys.queues, j.queue));
-      sent.push(redis.lpush(this.keys.queue(j.queue), j.payload));
-      await Promise.all(sent);
+      const key = this.keys.queue(j.queue);
+      // Written back to back, SADD first (array order); both replies come in one round trip.
+      if (traits.addsToQueuesSet) await Promise.all([this.redis.sadd(this.keys.queues, j.queue), this.redis.lpush(key, j.payload)]);
+      else await this.redis.lpush(key, j.payload);
       return;
     }
+    const now = jobs.filter((j) => j.runAtMs === undefined);
+    const later = jobs.filter((j) => j.runAtMs !== undefined);
     const byQueue = new Map<string, string[]>();
-    const later: NormalizedJob[] = [];
-    for (const j of jobs) {
-      if (j.runAtMs !== undefined) {
-        later.push(j);
-        continue;
-      }
+    for (const j of now) {
       const list = byQueue.get(j.queue);
       if (list) list.push(j.payload);
       else byQueue.set(j.queue, [j.payload]);
     }
+    const pipe = this.redis.pipeline();
     if (this.peer === 'sidekiq8' && byQueue.size > 0) {
-      sent.push(redis.sadd(this.keys.queues, ...byQueue.keys()));
-      for (const [q, payloads] of byQueue) sent.push(redis.lpush(this.keys.queue(q), ...payloads));
+      pipe.sadd(this.keys.queues, ...byQueue.keys());
+      for (const [q, payloads] of byQueue) pipe.lpush(this.keys.queue(q), ...payloads);
     } else {
       for (const [q, payloads] of byQueue) {
-        if (traits.addsToQueuesSet) sent.push(redis.sadd(this.keys.queues, q));
-        sent.push(redis.lpush(this.keys.queue(q), ...payloads));
+        if (traits.addsToQueuesSet) pipe.sadd(this.keys.queues, q);
+        pipe.lpush(this.keys.queue(q), ...payloads);
       }
     }
     if (later.length > 0) {
@@ -189,8 +183,9 @@ export class Client {
         const ms = j.runAtMs!;
         args.push(traits.family === 'verk' ? String(Math.floor(ms / 1000)) : scoreSeconds(ms), j.payload);
       }
-      sent.push(redis.zadd(this.keys.schedule, ...args));
+      pipe.zadd(this.keys.schedule, ...args);
     }
-    await Promise.all(sent);
+    const results = await pipe.exec();
+    for (const [err] of results ?? []) if (err) throw err;
   }
 }
