@@ -2,31 +2,30 @@
  * Shared helpers of the engine tests: a silent logger, a worker in its own namespace on the
  * test Redis, fixture payloads as captured from real peers, and a deadline poller.
  */
-import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Worker } from '../../src/engine/index.js';
 import type { WorkerOptions } from '../../src/engine/index.js';
+import { argvStrings, type Fixture, FIXTURES_DIR, loadFixture } from '../support/fixtures.js';
 import { TEST_REDIS_URL, uniqueNamespace } from '../support/redis.js';
 
-export const FIXTURES = '/work/shared/fixtures';
+/** The project's own copy of the captured fixtures (tests never read outside the repository). */
+export const FIXTURES = FIXTURES_DIR;
 
 export const silent = pino({ level: 'silent' });
 
-interface Fixture {
-  commands: Array<{ argv: string[] }>;
-  state: Record<string, { type: string; value: unknown }>;
-}
-
+/** A fixture by `<set>/<scenario>`, e.g. `sidekiq-7.3.10/worker-success`. */
 export function fixture(name: string): Fixture {
-  return JSON.parse(readFileSync(`${FIXTURES}/${name}.json`, 'utf8')) as Fixture;
+  const [set, scenario] = name.split('/') as [string, string];
+  return loadFixture(set, scenario);
 }
 
 /** The payloads a fixture's producer pushed (LPUSH/ZADD arguments), in order. */
 export function pushedPayloads(name: string, command: 'lpush' | 'zadd' = 'lpush'): string[] {
   return fixture(name).commands
-    .filter((c) => c.argv[0]?.toLowerCase() === command)
-    .map((c) => c.argv[c.argv.length - 1]!);
+    .map(argvStrings)
+    .filter((argv) => argv[0]?.toLowerCase() === command)
+    .map((argv) => argv[argv.length - 1]!);
 }
 
 /** The members of a zset in a fixture's final state, with their scores. */
