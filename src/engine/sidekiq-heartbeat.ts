@@ -24,6 +24,7 @@ import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import { PEER_TRAITS, floatSeconds, nowMs, type Peer } from '../wire/index.js';
 import type { EngineService, EngineView, RunningJob } from './engine-view.js';
+import { Periodic } from './periodic.js';
 import { processHostname } from './process-identity.js';
 
 /** TTL of `<id>` and `<id>:work`, in seconds (Sidekiq's, every version). */
@@ -63,9 +64,7 @@ export class SidekiqHeartbeat implements EngineService {
   private readonly labels: string[];
   private readonly log: Logger;
   private startedAtMs = 0;
-  private started = false;
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> | undefined;
+  private readonly ticker: Periodic;
 
   constructor(
     private readonly redis: Redis,
@@ -82,25 +81,20 @@ export class SidekiqHeartbeat implements EngineService {
     this.tag = opts.tag ?? (this.peer === 'sidekiq8' ? basename(process.cwd()) : '');
     this.labels = opts.labels ?? [];
     this.log = view.logger.child({ service: 'sidekiq-heartbeat', identity: view.identity });
+    this.ticker = new Periodic(this.beatMs, () => this.beatOnce(), (err) => this.log.error({ err }, 'heartbeat failed'));
   }
 
   /** Registers the process (first beat) and keeps beating until `stop()`. */
   async start(): Promise<void> {
-    if (this.started) return;
-    this.started = true;
+    if (this.ticker.active) return;
     this.startedAtMs = nowMs();
-    await this.beat();
-    this.schedule();
+    await this.ticker.start();
   }
 
   /** Deregisters as Sidekiq's `clear_heartbeat` does; `<id>` is left to expire. Never throws. */
   async stop(): Promise<void> {
-    if (!this.started) return;
-    this.started = false;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    // A beat still in flight would SADD the identity back after the SREM below.
-    await this.inFlight;
+    // Waits for a beat in flight: it would SADD the identity back after the SREM below.
+    if (!(await this.ticker.stop())) return;
     const { keys, identity } = this.view;
     if (this.redis.status === 'end') {
       this.log.warn('connection closed; the process hash will expire on its own');
@@ -118,10 +112,7 @@ export class SidekiqHeartbeat implements EngineService {
 
   /** One beat now (also what the timer runs). Concurrent calls share the beat in flight. */
   beat(): Promise<void> {
-    this.inFlight ??= this.beatOnce()
-      .catch((err: unknown) => { this.log.error({ err }, 'heartbeat failed'); })
-      .finally(() => { this.inFlight = undefined; });
-    return this.inFlight;
+    return this.ticker.runNow();
   }
 
   /** The `info` JSON, fields in the peer version's order. */
@@ -160,14 +151,6 @@ export class SidekiqHeartbeat implements EngineService {
 
   private get workKey(): string {
     return this.view.keys.processWork(this.view.identity, PEER_TRAITS[this.peer].workKeySuffix);
-  }
-
-  private schedule(): void {
-    if (!this.started) return;
-    this.timer = setTimeout(() => {
-      void this.beat().then(() => this.schedule());
-    }, this.beatMs);
-    this.timer.unref();
   }
 
   private async beatOnce(): Promise<void> {

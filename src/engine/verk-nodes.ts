@@ -30,6 +30,7 @@ import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { EngineService, EngineView } from './engine-view.js';
+import { Periodic } from './periodic.js';
 
 export interface VerkNodesOptions {
   /** Heartbeat period in ms (Verk's `heartbeat`, default 30000); the node key lives twice that. */
@@ -59,9 +60,7 @@ export class VerkNodes extends EventEmitter<VerkNodesEvents> implements EngineSe
   /** Recoveries done by this node, oldest first (the last 100). */
   readonly recoveries: NodeRecovery[] = [];
   private readonly log: Logger;
-  private started = false;
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> | undefined;
+  private readonly ticker: Periodic;
   /** No sweep before this time (epoch ms): set after an outage, see the file header. */
   private sweepNotBefore = 0;
   private lastBeatFailed = false;
@@ -76,15 +75,17 @@ export class VerkNodes extends EventEmitter<VerkNodesEvents> implements EngineSe
     this.heartbeatMs = opts.heartbeatMs ?? 30_000;
     if (!(this.heartbeatMs > 0)) throw new Error(`heartbeatMs must be a positive number, got ${String(opts.heartbeatMs)}`);
     this.log = view.logger.child({ service: 'verk-nodes', nodeId: view.nodeId });
+    this.ticker = new Periodic(this.heartbeatMs, () => this.beatOnce(), (err) => {
+      this.lastBeatFailed = true;
+      this.log.error({ err }, 'node heartbeat failed');
+    });
   }
 
   /** Registers the node, sweeps once for dead nodes, and beats until `stop()`. */
   async start(): Promise<void> {
-    if (this.started) return;
-    this.started = true;
+    if (this.ticker.active) return;
     this.redis.on('reconnecting', this.onReconnect);
-    await this.beat();
-    this.schedule();
+    await this.ticker.start();
   }
 
   /** Holds sweeps for one key lifetime, so peers cut off by the same outage can beat again. */
@@ -98,12 +99,8 @@ export class VerkNodes extends EventEmitter<VerkNodesEvents> implements EngineSe
    * then deletes our key and queues set and leaves `verk_nodes`. Never throws.
    */
   async stop(): Promise<void> {
-    if (!this.started) return;
-    this.started = false;
     this.redis.off('reconnecting', this.onReconnect);
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.inFlight;
+    if (!(await this.ticker.stop())) return;
     if (this.redis.status === 'end') {
       this.log.warn('connection closed; our node key expires and a peer recovers our jobs');
       return;
@@ -127,13 +124,7 @@ export class VerkNodes extends EventEmitter<VerkNodesEvents> implements EngineSe
 
   /** One heartbeat now: refresh our key and registration, then sweep. Concurrent calls share it. */
   beat(): Promise<void> {
-    this.inFlight ??= this.beatOnce()
-      .catch((err: unknown) => {
-        this.lastBeatFailed = true;
-        this.log.error({ err }, 'node heartbeat failed');
-      })
-      .finally(() => { this.inFlight = undefined; });
-    return this.inFlight;
+    return this.ticker.runNow();
   }
 
   /**
@@ -160,16 +151,6 @@ export class VerkNodes extends EventEmitter<VerkNodesEvents> implements EngineSe
       out.push(rec);
     }
     return out;
-  }
-
-  /** Fixed-rate beats: the next one is due heartbeatMs after this one started. */
-  private schedule(delayMs = this.heartbeatMs): void {
-    if (!this.started) return;
-    this.timer = setTimeout(() => {
-      const began = Date.now();
-      void this.beat().then(() => this.schedule(Math.max(0, this.heartbeatMs - (Date.now() - began))));
-    }, delayMs);
-    this.timer.unref();
   }
 
   private async beatOnce(): Promise<void> {
