@@ -15,6 +15,9 @@
  * - `queue:paused` is announced only when nothing runs, nothing waits in the prefetch buffer
  *   and no fetch (tick or BLMOVE) is in flight: from then on nothing is fetched until resume;
  * - on start, the node's own in-progress list is given back to the queue first (Verk);
+ * - a fetch whose reply was lost strands its jobs in in-progress: after a fetch error, a
+ *   reconnect and every heartbeat, the entries nothing here holds are given back (the audit,
+ *   in-progress-audit.ts, which also says why ioredis's resend of lost commands stays on);
  * - if the loop throws (Redis down, a script error) it restarts with backoff; other queues
  *   are separate runners and go on;
  * - stop() lets running jobs finish until the deadline, then aborts them and gives every
@@ -26,6 +29,7 @@ import type { KeyLayout } from '../wire/index.js';
 import type { WorkerConfig } from './config.js';
 import type { RunningJob } from './engine-view.js';
 import type { EngineEmitter } from './events.js';
+import { InProgressAudit } from './in-progress-audit.js';
 import { type JobRunnerDeps, runJob } from './job-runner.js';
 import type { Registry } from './registry.js';
 import { requeueAll, scripts } from './scripts.js';
@@ -82,6 +86,7 @@ export class QueueRunner {
   private readonly batch: TickBatch;
   private readonly log: Logger;
   private readonly jobDeps: JobRunnerDeps;
+  private readonly audit: InProgressAudit;
   private blocking: Redis | undefined;
   private blockingId: number | undefined;
   private blockPending: Promise<void> | undefined;
@@ -106,6 +111,7 @@ export class QueueRunner {
     this.batch = new TickBatch(deps.keys, deps.config, name, this.inProgressKey);
     this.log = deps.logger.child({ queue: name });
     this.jobDeps = { registry: deps.registry, config: deps.config, logger: deps.logger, events: deps.events };
+    this.audit = new InProgressAudit(deps.redis, this.inProgressKey, this.queueKey, this.log, () => this.wake());
   }
 
   /** Starts the supervised loop (recovery of this node's in-progress list comes first). */
@@ -115,6 +121,7 @@ export class QueueRunner {
     this.blocking.on('ready', () => {
       this.blocking?.client('ID').then((id) => { this.blockingId = Number(id); }, () => undefined);
     });
+    this.audit.start(this.deps.config.heartbeatMs, [this.deps.redis, this.blocking]);
     this.deps.events.fire('queue:running', { queue: this.name });
     this.supervisor = this.supervise();
   }
@@ -162,6 +169,7 @@ export class QueueRunner {
   async stop(deadline: number): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.audit.stop(); // from here stop() gives back the whole list
     if (!this.paused) this.deps.events.fire('queue:pausing', { queue: this.name });
     this.backoffTimer?.cancel();
     this.unblock();
@@ -207,6 +215,7 @@ export class QueueRunner {
         return;
       } catch (err) {
         if (this.stopping) return;
+        this.audit.due = true; // the failed call may have fetched (its reply lost)
         this.log.error({ err, retryInMs: this.backoffMs }, 'queue runner failed; restarting');
         this.backoffTimer = delay(this.backoffMs);
         await this.backoffTimer.promise;
@@ -224,6 +233,8 @@ export class QueueRunner {
       this.recovered = true;
     }
     while (!this.stopping) {
+      // An ioredis resend is the same pending promise: a fetch counts as in flight until it settles.
+      if (this.audit.due && !this.tickPending && !this.blockPending) await this.audit.reconcile(() => [...this.slots.values()].map((s) => s.raw).concat(this.prefetched));
       if (!this.tickPending && !this.sendTick(0)) {
         await this.nextWake();
         continue;
@@ -239,8 +250,9 @@ export class QueueRunner {
       this.backoffMs = 100;
       if (this.stopping) return; // fetched jobs stay in in-progress; stop() gives them back
       const drained = jobs.length < asked;
-      // The next tick goes out before this batch runs: Redis acks and fetches meanwhile.
-      if (!drained) this.sendTick(jobs.length);
+      // The next tick goes out before this batch runs: Redis acks and fetches meanwhile (unless
+      // an audit is due: it needs a moment with no fetch in flight, at the top of the loop).
+      if (!drained && !(this.audit.due && !this.blockPending)) this.sendTick(jobs.length);
       for (let i = 0; i < jobs.length; i++) this.startOrPrefetch(jobs[i]!);
       if (drained && !this.blockPending) this.blockingFetch();
       this.announcePaused();
@@ -270,11 +282,11 @@ export class QueueRunner {
   /** One round trip: the failure writes if any, then acks + counts + fetch in one script call. */
   private tick(redis: Redis, max: number): Promise<Buffer[]> {
     const batch = this.batch;
-    if (!batch.hasFailures) return scripts.ackAndFetch(redis, this.ackKeys(), { max, dayTtl: DAILY_STAT_TTL, ...batch.takeAcks() });
+    if (!batch.hasFailures) return this.audit.carriedBy(scripts.ackAndFetch(redis, this.ackKeys(), { max, dayTtl: DAILY_STAT_TTL, ...batch.takeAcks() }));
     const pipe = redis.pipeline();
     batch.writeFailures(pipe);
     scripts.ackAndFetch(pipe, this.ackKeys(), { max, dayTtl: DAILY_STAT_TTL, ...batch.takeAcks() });
-    return this.execChecked(pipe).then((results) => (results[results.length - 1]![1] as Buffer[] | null) ?? NO_JOBS);
+    return this.audit.carriedBy(this.execChecked(pipe).then((results) => (results[results.length - 1]![1] as Buffer[] | null) ?? NO_JOBS));
   }
 
   private ackKeys(): { queue: string; inProgress: string; processed: string; processedDay: string; processedQueue: string } {
@@ -292,7 +304,7 @@ export class QueueRunner {
     results.forEach(([err], i) => {
       if (!err) return;
       if (i === results.length - 1) throw err;
-      // The job stays in in-progress and comes back at the next start of this node.
+      // The job stays in in-progress, held by nothing: the next audit gives it back to the queue.
       this.log.error({ err }, 'a write of this tick failed');
     });
     return results;
@@ -311,10 +323,11 @@ export class QueueRunner {
       (result) => {
         if (slot.abandoned) return;
         this.batch.add(raw, result);
+        this.audit.finished(raw, result.kind === 'ack');
         this.finished(index);
       },
       (err: unknown) => {
-        // runJob does not throw; if it ever does, the job stays in in-progress for recovery.
+        // runJob does not throw; if it ever does, the job stays in in-progress and the audit gives it back.
         this.log.error({ err }, 'job runner failed unexpectedly; job left in progress');
         if (slot.abandoned) return;
         this.finished(index);
@@ -346,6 +359,7 @@ export class QueueRunner {
         if (raw && !this.stopping) this.startOrPrefetch(raw);
       } catch (err) {
         if (!this.stopping) {
+          this.audit.due = true; // BLMOVE may have moved a job whose reply was lost
           this.log.warn({ err }, 'blocking fetch failed');
           const t = delay(this.backoffMs);
           this.backoffTimer = t;

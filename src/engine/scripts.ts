@@ -18,6 +18,7 @@ type Arg = string | Buffer | number;
 const SCRIPTS = {
   kgAckFetch: ['ack-and-fetch-5.lua', 5],
   kgRequeue: ['requeue-2.lua', 2],
+  kgGiveBack: ['give-back-2.lua', 2],
   kgFail: ['fail-3.lua', 3],
   kgPromote: ['promote-3.lua', 3],
   kgBury: ['bury-3.lua', 3],
@@ -76,6 +77,10 @@ export const scripts = {
   },
   requeue(t: Target, inProgressKey: string, queueKey: string, batch: number) {
     return call(t, 'kgRequeue', [inProgressKey, queueKey, batch]) as Promise<[number, number]>;
+  },
+  /** Compare and move: each member still in `inProgressKey` goes back to the queue's consuming end. */
+  giveBack(t: Target, inProgressKey: string, queueKey: string, members: Buffer[]) {
+    return call(t, 'kgGiveBack', [inProgressKey, queueKey, ...members]) as Promise<number>;
   },
   fail(t: Target, keys: { inProgress: string; target: string; errors: string }, a: { raw: Buffer; entry: Buffer | string; score: string; trimBelow: string; keep: number; errorField: string; errorValue: string }) {
     return call(t, 'kgFail', [keys.inProgress, keys.target, keys.errors, a.raw, a.entry, a.score, a.trimBelow, a.keep, a.errorField, a.errorValue]) as Promise<number>;
