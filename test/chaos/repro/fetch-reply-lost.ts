@@ -1,6 +1,7 @@
 /**
- * Reproduction: a fetch whose reply is lost (the connection drops after Redis ran fetch-2.lua)
- * strands the fetched jobs in the live node's in-progress list.
+ * Reproduction (fixed by src/engine/in-progress-audit.ts; kept as a regression check: it must
+ * print "no job stranded"): a fetch whose reply is lost (the connection drops after Redis ran the
+ * fetch script) used to strand the fetched jobs in the live node's in-progress list.
  *
  * ioredis resends unfulfilled commands after a reconnect (autoResendUnfulfilledCommands, on by
  * default), so the fetch script runs a second time and moves a second batch; the first batch,
