@@ -3,10 +3,10 @@
  * not hang retrying forever), and, for the demo, start a private redis-server when there is no
  * Redis at all.
  */
-import { Redis } from 'ioredis';
-import { baseOptions, DEFAULT_REDIS_URL, guardAuthErrors } from '../support/connection.js';
+import type { Redis } from 'ioredis';
+import { connectChecked, DEFAULT_REDIS_URL, RedisUnreachableError } from '../support/connection.js';
 import { redactText, redactUrl } from '../support/redact.js';
-import { envTlsOptions, TlsConfigError } from '../support/tls.js';
+import { TlsConfigError } from '../support/tls.js';
 import { portAnswers, redisServerInstalled, startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { CliError } from './cli-error.js';
 
@@ -17,30 +17,14 @@ export function resolveRedisUrl(flag: string | undefined): string {
 
 /** Connects and PINGs; throws a CliError naming the (redacted) URL when Redis does not answer. */
 export async function connectForCli(url: string): Promise<Redis> {
-  let tls;
   try {
-    tls = envTlsOptions();
+    return await connectChecked(url);
   } catch (err) {
     if (err instanceof TlsConfigError) throw new CliError(err.message, 2);
-    throw err;
-  }
-  let redis: Redis;
-  try {
-    redis = guardAuthErrors(new Redis(url, baseOptions({ ...tls, lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 1, retryStrategy: () => null })));
-  } catch (err) {
+    if (err instanceof RedisUnreachableError) throw new CliError(`cannot reach Redis at ${redactUrl(url)} (${err.reason}); ${hint(err.cause)}`, 1);
+    // `new Redis(url)` throws on a URL it cannot parse; its message may hold the URL itself.
     throw new CliError(`invalid Redis URL ${redactUrl(url)} (${redactText((err as Error).message)}); percent-encode special characters in the password`, 2);
   }
-  let lastError: Error | undefined;
-  redis.on('error', (err: Error) => { lastError = err; }); // reported below, once
-  try {
-    await redis.connect();
-    await redis.ping();
-  } catch (err) {
-    redis.disconnect();
-    const reason = redactText((lastError?.message ?? (err instanceof Error ? err.message : String(err))).split('\n')[0]!);
-    throw new CliError(`cannot reach Redis at ${redactUrl(url)} (${reason}); ${hint(lastError ?? err)}`, 1);
-  }
-  return redis;
 }
 
 /** What to do about a connection failure: TLS and auth problems are not fixed by starting a server. */

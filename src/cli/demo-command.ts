@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { Client } from '../client/index.js';
 import { Worker } from '../engine/index.js';
 import type { NativeJson } from '../wire/index.js';
+import { deleteKeys } from '../support/connection.js';
 import { redactUrl } from '../support/redact.js';
 import { CliError } from './cli-error.js';
 import { connectForCli, redisForDemo } from './cli-redis.js';
@@ -34,7 +35,7 @@ export async function run(argv: string[]): Promise<number> {
   let worker: Worker | undefined;
   const cleanup = async () => {
     await worker?.stop();
-    await clearDemoKeys(redis);
+    await deleteKeys(redis, `${NAMESPACE}:*`);
     redis.disconnect();
     await target.server?.stop();
   };
@@ -42,7 +43,7 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    await clearDemoKeys(redis);
+    await deleteKeys(redis, `${NAMESPACE}:*`);
     say(`kiqgate demo: Redis ${redactUrl(target.url)}, keys under '${NAMESPACE}:'`);
     let bulkDone = 0;
     let failedOnce = false;
@@ -109,13 +110,4 @@ export async function run(argv: string[]): Promise<number> {
     process.removeListener('SIGTERM', onSignal);
     await cleanup();
   }
-}
-
-async function clearDemoKeys(redis: import('ioredis').Redis): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${NAMESPACE}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
 }

@@ -3,6 +3,7 @@
  * exercised as fully as a shipped one): the job payloads it holds, the pushes its producer made,
  * the jobs left queued, and the retry/dead/schedule entries the peer wrote.
  */
+import { type DecodedJob, decodeJob } from '../wire/index.js';
 import { type Fixture, type FixtureCommand, type FixtureState, valueBytes, valueText } from './fixture.js';
 
 /** One job payload seen in a fixture, as bytes, with where it was seen. */
@@ -147,4 +148,13 @@ export function writes(f: Fixture): Written[] {
     }
   }
   return out;
+}
+
+/** The job a payload holds, or undefined when it is not a decodable job (no size limit: fixtures are data). */
+export function decodeOrUndefined(bytes: Buffer): DecodedJob | undefined {
+  try {
+    return decodeJob(bytes, { maxBytes: 0 });
+  } catch {
+    return undefined;
+  }
 }

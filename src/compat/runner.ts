@@ -6,7 +6,8 @@
  * to be empty before anything is written.
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectChecked, deleteKeys, RedisUnreachableError, scanKeys } from '../support/connection.js';
 import { redactText } from '../support/redact.js';
 import { CommandLog } from './monitor.js';
 import { findFixtureFiles, readFixture, type LoadedFixture } from './fixture.js';
@@ -25,15 +26,6 @@ export interface RunOptions {
 }
 
 export class CompatSetupError extends Error {}
-
-async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
-}
 
 /** Loads every fixture under the directories (an unreadable file is reported, not fatal). */
 export function loadFixtures(dirs: string[]): { fixtures: LoadedFixture[]; errors: string[] } {
@@ -60,19 +52,14 @@ export function loadFixtures(dirs: string[]): { fixtures: LoadedFixture[]; error
 
 export async function runCompat(opts: RunOptions): Promise<{ results: ScenarioResult[]; loadErrors: string[] }> {
   const root = opts.namespace ?? `kiqgate-compat-${randomBytes(4).toString('hex')}`;
-  const redis = new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null });
-  let lastError: Error | undefined;
-  redis.on('error', (err: Error) => { lastError = err; });
+  let redis: Redis;
   try {
-    await redis.connect();
-    await redis.ping();
+    redis = await connectChecked(opts.redisUrl);
   } catch (err) {
-    redis.disconnect();
-    // The connection's own error says why (ECONNREFUSED, WRONGPASS, a TLS problem); the
-    // rejection itself often only says "Connection is closed".
-    throw new CompatSetupError(`cannot reach Redis: ${redactText((lastError ?? (err as Error)).message)}`);
+    if (err instanceof RedisUnreachableError) throw new CompatSetupError(`cannot reach Redis: ${err.reason}`);
+    throw new CompatSetupError(redactText((err as Error).message));
   }
-  const [, existing] = await redis.scan('0', 'MATCH', `${root}:*`, 'COUNT', 1000);
+  const existing = await scanKeys(redis, `${root}:*`);
   if (existing.length > 0 && !opts.force) {
     redis.disconnect();
     throw new CompatSetupError(`namespace '${root}' already holds keys (e.g. ${existing[0]}); choose another --namespace or pass --force`);
@@ -95,7 +82,7 @@ export async function runCompat(opts: RunOptions): Promise<{ results: ScenarioRe
         } catch (err) {
           checks[name] = { passed: 0, total: 1, failures: [`the check itself failed: ${(err as Error).message}`] };
         } finally {
-          await dropPrefix(redis, `${namespace}:`);
+          await deleteKeys(redis, `${namespace}:*`);
         }
       }
       const ran = Object.values(checks).filter((c) => !c.na);
@@ -111,7 +98,7 @@ export async function runCompat(opts: RunOptions): Promise<{ results: ScenarioRe
     }
   } finally {
     monitor.stop();
-    await dropPrefix(redis, `${root}:`);
+    await deleteKeys(redis, `${root}:*`);
     redis.disconnect();
   }
   return { results, loadErrors: errors };

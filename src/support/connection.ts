@@ -10,7 +10,7 @@
  * - a failed AUTH never carries the password in the error ioredis hands to callers and loggers.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { scrubCommandError } from './redact.js';
+import { redactText, scrubCommandError } from './redact.js';
 import { envTlsOptions } from './tls.js';
 
 export type RedisTarget = string | RedisOptions | Redis;
@@ -67,4 +67,54 @@ export function guardAuthErrors(redis: Redis): Redis {
   };
   Object.defineProperty(redis, 'auth', { value: guarded, configurable: true, writable: true });
   return redis;
+}
+
+/** A checked connection could not be made; `reason` is the connection's own error, redacted. */
+export class RedisUnreachableError extends Error {
+  override readonly name = 'RedisUnreachableError';
+  constructor(readonly reason: string, override readonly cause: unknown) {
+    super(`cannot reach Redis (${reason})`);
+  }
+}
+
+/**
+ * Opens a connection for a one-shot command (CLI, compat runner): connects and PINGs once, with
+ * no reconnect loop, so a wrong address fails fast. On failure the error carries the
+ * connection's own error (ECONNREFUSED, WRONGPASS, a TLS problem), redacted: the rejection of
+ * the PING itself often says only "Connection is closed".
+ */
+export async function connectChecked(url: string, extra: RedisOptions = {}): Promise<Redis> {
+  const redis = guardAuthErrors(new Redis(url, baseOptions({
+    ...envTlsOptions(), lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 1, retryStrategy: () => null, ...extra,
+  })));
+  let lastError: Error | undefined;
+  redis.on('error', (err: Error) => { lastError = err; });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (err) {
+    redis.disconnect();
+    const cause = lastError ?? err;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    throw new RedisUnreachableError(redactText(message.split('\n')[0]!), cause);
+  }
+  return redis;
+}
+
+/** Every key matching `pattern`, over all SCAN pages (one page may be empty even when keys exist). */
+export async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+  const found = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    for (const k of keys) found.add(k);
+  } while (cursor !== '0');
+  return [...found];
+}
+
+/** Deletes every key matching `pattern` (UNLINK, in batches). */
+export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  const keys = await scanKeys(redis, pattern);
+  for (let i = 0; i < keys.length; i += 1000) await redis.unlink(...keys.slice(i, i + 1000));
 }

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { Worker } from '../../src/engine/index.js';
 import type { WorkerOptions } from '../../src/engine/index.js';
 import { argvStrings, type Fixture, FIXTURES_DIR, loadFixture } from '../support/fixtures.js';
-import { TEST_REDIS_URL, uniqueNamespace } from '../support/redis.js';
+import { dropNamespace, TEST_REDIS_URL, uniqueNamespace } from '../support/redis.js';
 
 /** The project's own copy of the captured fixtures (tests never read outside the repository). */
 export const FIXTURES = FIXTURES_DIR;
@@ -58,7 +58,5 @@ export function testWorker(opts: WorkerOptions = {}): Worker {
 
 /** Every key of a worker's namespace, to drop after a test. */
 export async function dropKeys(redis: Redis, ns: string | undefined): Promise<void> {
-  if (!ns) return;
-  const keys = await redis.keys(`${ns}:*`);
-  if (keys.length > 0) await redis.del(...keys);
+  if (ns) await dropNamespace(redis, ns);
 }

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { deleteKeys } from '../../src/support/connection.js';
 
 export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -19,10 +20,5 @@ export function testRedis(url = TEST_REDIS_URL): Redis {
 
 /** Deletes every key under `<ns>:`. */
 export async function dropNamespace(redis: Redis, ns: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${ns}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
+  await deleteKeys(redis, `${ns}:*`);
 }

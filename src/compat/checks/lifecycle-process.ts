@@ -3,20 +3,12 @@
  * in-progress lists recovered (a restart with the same node id, or a dead node swept by a peer),
  * and the Sidekiq process heartbeat (field set, info JSON, quiet via the signals list).
  */
-import { KeyLayout, decodeJob, type DecodedJob, type Peer } from '../../wire/index.js';
+import { KeyLayout, type Peer } from '../../wire/index.js';
 import { expectedPeer, type Fixture, type FixtureState, valueBytes, valueText } from '../fixture.js';
 import { comparePayloadShape } from '../payload-shape.js';
 import type { CheckContext, Tally } from '../types.js';
 import { queueOf, startCheckWorker, waitUntil } from './harness.js';
-import { writes } from '../extract.js';
-
-function tryDecode(b: Buffer): DecodedJob | undefined {
-  try {
-    return decodeJob(b, { maxBytes: 0 });
-  } catch {
-    return undefined;
-  }
-}
+import { decodeOrUndefined, writes } from '../extract.js';
 
 /**
  * Sidekiq's hard shutdown RPUSHes unfinished jobs back, unchanged. kiqgate, stopped while the same
@@ -29,7 +21,7 @@ export async function shutdownStep(f: Fixture, ctx: CheckContext, t: Tally): Pro
   for (const [i, c] of requeued.entries()) {
     for (const [k, v] of c.argv.slice(2).entries()) {
       const bytes = valueBytes(v);
-      const job = tryDecode(bytes);
+      const job = decodeOrUndefined(bytes);
       if (!job) continue;
       const ns = `${ctx.namespace}:t${i}-${k}`;
       const queue = queueOf(job.queue, valueText(c.argv[1]!));
@@ -67,7 +59,7 @@ export async function recoveryStep(f: Fixture, ctx: CheckContext, t: Tally): Pro
   // The jobs the peer moved back: RPUSHes (inside its Lua) to a queue.
   const returned = writes(f).filter((w) => /(^|:)queue:/.test(w.key) && w.t !== undefined && (f.lua_commands ?? []).some((c) => c.t === w.t && valueText(c.argv[0]!).toUpperCase() === 'RPUSH'));
   for (const [i, w] of returned.entries()) {
-    const job = tryDecode(w.bytes);
+    const job = decodeOrUndefined(w.bytes);
     if (!job) continue;
     const queue = queueOf(job.queue, w.key);
     const list = lists.find((l) => l.queue === queue) ?? lists[0]!;

@@ -8,21 +8,13 @@
 import { WireError, decodeJob, type DecodedJob } from '../../wire/index.js';
 import { comparePayloadShape, scoreForm } from '../payload-shape.js';
 import { type Fixture, valueBytes } from '../fixture.js';
-import { type Written, writes } from '../extract.js';
+import { decodeOrUndefined, type Written, writes } from '../extract.js';
 import { type Check, type CheckContext, Tally } from '../types.js';
 import { queueOf, startCheckWorker, waitUntil } from './harness.js';
 import { heartbeatStep, recoveryStep, shutdownStep } from './lifecycle-process.js';
 
 /** Values that are the run's own (our error is not the peer's error): compared by type only. */
 export const RUN_OWN = new Set(['error_class', 'error_message', 'error_backtrace']);
-
-function tryDecode(b: Buffer): DecodedJob | undefined {
-  try {
-    return decodeJob(b, { maxBytes: 0 });
-  } catch {
-    return undefined;
-  }
-}
 
 const setName = (key: string) => /(?:^|:)(retry|dead|schedule)$/.exec(key)?.[1];
 
@@ -33,12 +25,12 @@ function failures(f: Fixture): Array<{ entry: Written; kind: 'retry' | 'dead'; o
   for (const [i, w] of ws.entries()) {
     const kind = setName(w.key);
     if (kind !== 'retry' && kind !== 'dead') continue;
-    const entry = tryDecode(w.bytes);
+    const entry = decodeOrUndefined(w.bytes);
     if (!entry?.jid) continue;
     for (let j = i - 1; j >= 0; j--) {
       const q = ws[j]!;
       if (!/(^|:)queue:/.test(q.key) || q.bytes.equals(w.bytes)) continue;
-      const orig = tryDecode(q.bytes);
+      const orig = decodeOrUndefined(q.bytes);
       if (orig?.jid === entry.jid) {
         out.push({ entry: w, kind, original: orig });
         break;
@@ -80,7 +72,7 @@ async function failureStep(f: Fixture, ctx: CheckContext, t: Tally): Promise<voi
 
 /** Payloads that are not jobs: kiqgate must keep their exact bytes in dead (Sidekiq does; Verk drops them). */
 async function undecodableStep(f: Fixture, ctx: CheckContext, t: Tally): Promise<void> {
-  const bad = writes(f).filter((w) => /(^|:)queue:/.test(w.key) && !tryDecode(w.bytes));
+  const bad = writes(f).filter((w) => /(^|:)queue:/.test(w.key) && !decodeOrUndefined(w.bytes));
   for (const [i, w] of bad.entries()) {
     const ns = `${ctx.namespace}:u${i}`;
     await ctx.redis.lpush(`${ns}:queue:default`, w.bytes);
@@ -112,7 +104,7 @@ async function promotionStep(f: Fixture, ctx: CheckContext, t: Tally): Promise<v
     }
   }
   for (const [i, m] of members.entries()) {
-    const job = tryDecode(m.bytes);
+    const job = decodeOrUndefined(m.bytes);
     if (!job) continue;
     const ns = `${ctx.namespace}:s${i}`;
     const set = setName(m.key)!;
@@ -128,7 +120,7 @@ async function promotionStep(f: Fixture, ctx: CheckContext, t: Tally): Promise<v
         t.fail(`${label}: kiqgate did not promote and run it`);
         continue;
       }
-      const later = ws.find((x) => (m.t === undefined || (x.t ?? 0) >= m.t) && /(^|:)queue:/.test(x.key) && !x.bytes.equals(m.bytes) && tryDecode(x.bytes)?.jid === job.jid);
+      const later = ws.find((x) => (m.t === undefined || (x.t ?? 0) >= m.t) && /(^|:)queue:/.test(x.key) && !x.bytes.equals(m.bytes) && decodeOrUndefined(x.bytes)?.jid === job.jid);
       // Sidekiq's API (retry, retry_all) decrements retry_count before re-pushing ("manual retries
       // do not count"); its poller does not. kiqgate's scheduler is the poller, so after an API
       // retry the count is compared by type only.
