@@ -40,8 +40,8 @@ function plan(opts: Options, systems: BenchSystem[]): { steps: Step[]; rows: Row
   const steps: Step[] = [];
   const rows: RowSpec[] = [];
   const want = (w: Workload) => only.includes(w);
-  const row = (workload: Workload, c: string, metric: string, label: string, higherIsBetter: boolean) =>
-    rows.push({ workload, case: c, metric, label, higherIsBetter });
+  const row = (workload: Workload, c: string, metric: string, label: string, higherIsBetter: boolean, context = false) =>
+    rows.push({ workload, case: c, metric, label, higherIsBetter, context });
 
   if (want('drain')) {
     const cs = [...new Set(systems.flatMap((s) => s.drainConcurrencies))].sort((a, b) => a - b);
@@ -73,6 +73,8 @@ function plan(opts: Options, systems: BenchSystem[]): { steps: Step[]; rows: Row
     row('latency', 'c10', 'p50Ms', `latency p50 ms @${sizes.latencyRate}/s`, false);
     row('latency', 'c10', 'p99Ms', `latency p99 ms @${sizes.latencyRate}/s`, false);
     row('latency', 'c10', 'maxMs', `latency max ms @${sizes.latencyRate}/s`, false);
+    // The hypervisor's share during the run: what moves the tail most on a shared VM.
+    row('latency', 'c10', 'stealPct', '(machine) CPU steal % during latency', false, true);
   }
   if (want('cost')) {
     row('cost', 'top', 'workerCpuUsPerJob', 'cost: worker CPU µs/job (top c)', false);
@@ -92,9 +94,9 @@ function plan(opts: Options, systems: BenchSystem[]): { steps: Step[]; rows: Row
 function headline(step: Step, outcome: RunOutcome): string {
   const m = outcome.metrics;
   const f = (x: number | undefined, d = 0) => (x === undefined ? '?' : x.toFixed(d));
-  if (step.workload === 'latency') return `p50 ${f(m.p50Ms, 2)} ms, p99 ${f(m.p99Ms, 2)} ms, max ${f(m.maxMs, 2)} ms`;
+  if (step.workload === 'latency') return `p50 ${f(m.p50Ms, 2)} ms, p99 ${f(m.p99Ms, 2)} ms, max ${f(m.maxMs, 2)} ms (CPU steal ${f(m.stealPct, 1)}%)`;
   if (step.workload === 'enqueue') return `${f(m.jobsPerSec)} jobs/s, ${f(m.clientCpuUsPerJob, 1)} µs CPU/job`;
-  return `${f(m.jobsPerSec)} jobs/s, worker ${f(m.workerCpuUsPerJob, 1)} µs + Redis ${f(m.redisCpuUsPerJob, 1)} µs CPU/job, RSS ${f(m.peakRssMb)} MB`;
+  return `${f(m.jobsPerSec)} jobs/s, worker ${f(m.workerCpuUsPerJob, 1)} µs + Redis ${f(m.redisCpuUsPerJob, 1)} µs CPU/job, RSS ${f(m.peakRssMb)} MB, CPU steal ${f(m.stealPct, 1)}%`;
 }
 
 async function main(): Promise<void> {

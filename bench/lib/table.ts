@@ -18,6 +18,8 @@ export interface RowSpec {
   label: string;
   /** Whether a larger figure is the better one (shown as ↑ / ↓). */
   higherIsBetter: boolean;
+  /** A reading of the machine, not of the system (no arrow, no ratios). */
+  context?: boolean;
 }
 
 export interface Column {
@@ -66,7 +68,7 @@ export function renderTable(records: RunRecord[], rows: RowSpec[], columns: Colu
   const header = ['workload', ...columns.map((c) => c.system), ...(hasBase ? peers.map((p) => `${base}/${p.system}`) : [])];
   const body: string[][] = [];
   for (const row of rows) {
-    const cells = [`${row.label} ${row.higherIsBetter ? '↑' : '↓'}`];
+    const cells = [row.context ? row.label : `${row.label} ${row.higherIsBetter ? '↑' : '↓'}`];
     const medians = new Map<string, number>();
     let any = false;
     for (const col of columns) {
@@ -85,7 +87,7 @@ export function renderTable(records: RunRecord[], rows: RowSpec[], columns: Colu
       for (const p of peers) {
         const a = medians.get(base);
         const b = medians.get(p.system);
-        cells.push(a !== undefined && b !== undefined && b !== 0 ? `${(a / b).toFixed(2)}×` : '–');
+        cells.push(!row.context && a !== undefined && b !== undefined && b !== 0 ? `${(a / b).toFixed(2)}×` : '–');
       }
     }
     if (any || columns.every((c) => c.unavailable)) body.push(cells);

@@ -6,6 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { JsonChild } from './children.js';
+import { cpuTicks, stealPct } from './machine.js';
 import { redisCpuUs, redisUsedMemory } from './redis-info.js';
 import type { BenchSystem, ProducerReport, ProducerSpec, WorkerReport } from '../systems/types.js';
 
@@ -77,9 +78,11 @@ export function drainRun(ctx: RunContext, system: BenchSystem, n: number, concur
     spawned.push(...workers);
     await Promise.all(workers.map((w) => w.next('ready', left(ctx))));
     const cpu0 = await redisCpuUs(ctx.admin);
+    const ticks0 = cpuTicks();
     for (const w of workers) w.send('go');
     await waitForCount(ctx, workers, n);
     const cpu1 = await redisCpuUs(ctx.admin);
+    const steal = stealPct(ticks0, cpuTicks());
     const reports = await stopWorkers(workers);
 
     const jobs = reports.reduce((s, r) => s + r.count, 0);
@@ -95,6 +98,7 @@ export function drainRun(ctx: RunContext, system: BenchSystem, n: number, concur
         peakRssMb: Math.max(...reports.map((r) => r.hwmKb)) / 1024,
         redisBytesPerJob: (mem1 - mem0) / n,
         bulkEnqueuePerSec: (enqueue.jobs / enqueue.elapsedMs) * 1000,
+        stealPct: steal,
       },
       raw: { enqueue, workers: reports, redisCpuUs: cpu1 - cpu0, usedMemoryDelta: mem1 - mem0 },
     };
@@ -123,12 +127,14 @@ export function latencyRun(ctx: RunContext, system: BenchSystem, rate: number, s
     worker.send('go');
     await sleep(500); // let it settle into its idle wait
     const n = Math.round(rate * seconds);
+    const ticks0 = cpuTicks();
     const producer = await produce(ctx, system, { mode: 'rate', n, rate }, spawned);
     await waitForCount(ctx, [worker], n);
+    const steal = stealPct(ticks0, cpuTicks());
     const [report] = await stopWorkers([worker]);
     const lat = report!.latency ?? { n: 0, p50: NaN, p99: NaN, max: NaN };
     return {
-      metrics: { p50Ms: lat.p50, p99Ms: lat.p99, maxMs: lat.max, achievedRate: (producer.jobs / producer.elapsedMs) * 1000 },
+      metrics: { p50Ms: lat.p50, p99Ms: lat.p99, maxMs: lat.max, achievedRate: (producer.jobs / producer.elapsedMs) * 1000, stealPct: steal },
       raw: { producer, worker: report },
     };
   });
