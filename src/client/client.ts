@@ -154,9 +154,22 @@ export class Client {
     if (jobs.length === 1 && jobs[0]!.runAtMs === undefined) {
       const j = jobs[0]!;
       const key = this.keys.queue(j.queue);
-      // Written back to back, SADD first (array order); both replies come in one round trip.
-      if (traits.addsToQueuesSet) await Promise.all([this.redis.sadd(this.keys.queues, j.queue), this.redis.lpush(key, j.payload)]);
-      else await this.redis.lpush(key, j.payload);
+      if (!traits.addsToQueuesSet) {
+        await this.redis.lpush(key, j.payload);
+        return;
+      }
+      // SADD then LPUSH, issued back to back inside one cork of the socket: both leave in one
+      // write (one syscall; Redis reads them together) and both replies come in one round trip.
+      // (Before the connection is ready, the commands wait in ioredis's offline queue: no cork.)
+      const stream = this.redis.status === 'ready' ? this.redis.stream : undefined;
+      stream?.cork();
+      let replies: Promise<unknown>[];
+      try {
+        replies = [this.redis.sadd(this.keys.queues, j.queue), this.redis.lpush(key, j.payload)];
+      } finally {
+        stream?.uncork();
+      }
+      await Promise.all(replies);
       return;
     }
     const now = jobs.filter((j) => j.runAtMs === undefined);
