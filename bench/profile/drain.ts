@@ -11,6 +11,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { Redis } from 'ioredis';
 import { Client } from '../../src/client/index.js';
 import { Worker } from '../../src/engine/index.js';
@@ -85,6 +86,9 @@ try {
   await worker.stop();
   const secs = (last - first) / 1000;
   console.log(JSON.stringify({ n, concurrency, mode, jobsPerSec: Math.round(n / secs), clientCpuUsPerJob: +((cpu.user + cpu.system) / n).toFixed(1), redisCpuUsPerJob: +((r1 - r0) / n).toFixed(2), rssMb: Math.round(process.memoryUsage().rss / 1e6) }));
+  // Where the RSS is: V8's spaces (new_space is the young generation, grown under load), MB.
+  const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, Math.round(s.space_size / 1e6)]));
+  console.log(JSON.stringify({ heapSpacesMb: spaces, externalMb: Math.round(process.memoryUsage().external / 1e6) }));
   if (mode === 'latency') {
     lat.sort((a, b) => a - b);
     const q = (p: number) => lat[Math.min(lat.length - 1, Math.ceil(p * lat.length) - 1)]!.toFixed(2);
