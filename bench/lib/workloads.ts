@@ -86,6 +86,8 @@ export function drainRun(ctx: RunContext, system: BenchSystem, n: number, concur
     const reports = await stopWorkers(workers);
 
     const jobs = reports.reduce((s, r) => s + r.count, 0);
+    // More done than enqueued means some ran twice: a figure counting them would be flattered.
+    if (jobs !== n) throw new Error(`${jobs} jobs done for ${n} enqueued (${jobs - n} ran twice)`);
     const first = Math.min(...reports.filter((r) => r.count > 0).map((r) => r.firstStartMs));
     const last = Math.max(...reports.map((r) => r.lastFinishMs));
     return {

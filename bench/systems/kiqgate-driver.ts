@@ -34,6 +34,10 @@ export const driver: NodeDriver = {
   async prepareWorker(url, { concurrency, onStart, onDone }) {
     const worker = new Worker({
       redis: url,
+      // Each process its own in-progress lists, as README's Deployment advice says: with the
+      // default fixed id "1", the scale run's processes requeued each other's running jobs at
+      // start (100 duplicates per extra process).
+      generateNodeId: true,
       queues: { [QUEUE]: concurrency },
       handlers: new Map([
         [JOB_CLASS, async (args: unknown[]) => { onStart(args); onDone(); }],
