@@ -20,7 +20,14 @@ if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then
   return 0
 end
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+-- Trimmed entries take their dead_errors record with them (as in fail-3.lua).
+local keep = tonumber(ARGV[4])
+local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3])
+local over = redis.call('ZRANGE', KEYS[2], 0, -(keep + 1))
+for _, m in ipairs(#over > #old and over or old) do redis.call('HDEL', KEYS[3], redis.sha1hex(m)) end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3])
-redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[4]) + 1))
-redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(keep + 1))
+if redis.call('ZSCORE', KEYS[2], ARGV[1]) then
+  redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
+end
 return 1

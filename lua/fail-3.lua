@@ -17,17 +17,26 @@
   (another node already gave it back to its queue; recording it too would duplicate it).
 
   Guarantee: the job leaves in-progress and enters retry/dead in one step, so it is never
-  lost and never in both places. Payloads are opaque: nothing is decoded here.
+  lost and never in both places; entries trimmed from dead take their dead_errors record with
+  them (the hash never outgrows the set). Payloads are opaque: nothing is decoded here.
 ]]
 if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then
   return 0
 end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
 if ARGV[4] ~= '' then
+  -- The dead_errors records of the entries trimmed go with them (field = sha1 of the bytes).
+  -- Both trims remove a prefix of the set in score order, so the longer prefix is all of it.
+  local keep = tonumber(ARGV[5])
+  if redis.call('EXISTS', KEYS[3]) == 1 then
+    local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[4])
+    local over = redis.call('ZRANGE', KEYS[2], 0, -(keep + 1))
+    for _, m in ipairs(#over > #old and over or old) do redis.call('HDEL', KEYS[3], redis.sha1hex(m)) end
+  end
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[4])
-  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[5]) + 1))
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(keep + 1))
 end
-if ARGV[6] ~= '' then
+if ARGV[6] ~= '' and redis.call('ZSCORE', KEYS[2], ARGV[2]) then
   redis.call('HSET', KEYS[3], ARGV[6], ARGV[7])
 end
 return 1

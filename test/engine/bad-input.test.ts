@@ -58,6 +58,20 @@ describe('bad input', () => {
     await until(async () => (await redis.llen(k.inProgress('default', worker!.nodeId))) === 0, 'in-progress empty');
   });
 
+  it('a dead set trimmed to deadMaxJobs takes the dead_errors records of the trimmed entries with it', async () => {
+    worker = testWorker({ queues: { default: 1 }, deadMaxJobs: 2, handlers: {} });
+    const k = worker.keys;
+    const bad = [1, 2, 3, 4, 5].map((i) => Buffer.from(`not json ${i}`));
+    for (const raw of bad) await redis.lpush(k.queue('default'), raw);
+    await worker.start();
+    await until(async () => (await redis.llen(k.queue('default'))) === 0 && (await redis.llen(k.inProgress('default', worker!.nodeId))) === 0, 'all five handled');
+    const dead = await redis.zrangeBuffer(k.dead, 0, -1);
+    expect(dead).toHaveLength(2);
+    const sha = (b: Buffer) => createHash('sha1').update(b).digest('hex');
+    const fields = await redis.hkeys(k.key('kiqgate:dead_errors'));
+    expect(fields.sort()).toEqual(dead.map(sha).sort()); // exactly the survivors' records
+  });
+
   it('unknown classes (also __proto__, constructor, toString) and schema failures go to retry with a clear message', async () => {
     const seen: unknown[][] = [];
     worker = testWorker({

@@ -3,6 +3,7 @@
  * (every other byte kept), never duplicates a job when schedulers race, and moves a member it
  * cannot decode to dead with its exact bytes.
  */
+import { createHash } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { KeyLayout } from '../../src/wire/index.js';
 import { type Worker, Scheduler, resolveConfig } from '../../src/engine/index.js';
@@ -114,5 +115,19 @@ describe('scheduler', () => {
     expect(await redis.hlen(k.key('kiqgate:dead_errors'))).toBe(1);
     expect(await redis.llen(k.queue('other'))).toBe(1);
     expect(await redis.zcard(k.retry)).toBe(0);
+  });
+
+  it('burying into a full dead set trims it and the dead_errors records of the trimmed entries', async () => {
+    const ns = uniqueNamespace('strim');
+    namespaces.push(ns);
+    const k = new KeyLayout(ns);
+    const bad = [1, 2, 3].map((i) => Buffer.from([0x7b, 0x22, 0xff, i, 0x7d]));
+    const t = Date.now() / 1000;
+    await redis.zadd(k.retry, t - 3, bad[0]!, t - 2, bad[1]!, t - 1, bad[2]!);
+    const config = resolveConfig({ api: { namespace: ns, deadMaxJobs: 1 } });
+    expect(await new Scheduler(redis, k, config, silent).pollOnce()).toBe(3);
+    const dead = await redis.zrangeBuffer(k.dead, 0, -1);
+    expect(dead).toHaveLength(1);
+    expect(await redis.hkeys(k.key('kiqgate:dead_errors'))).toEqual([createHash('sha1').update(dead[0]!).digest('hex')]);
   });
 });

@@ -88,7 +88,7 @@ describe('least-privilege ACL recipe (docs/security.md)', () => {
     const { logger, text } = bufferLogger('debug');
     const worker = new Worker({
       redis: workerUrl, namespace: ns, peer, logger, generateNodeId: true, heartbeatMs: 300, pollIntervalMs: 100,
-      shutdownTimeoutMs: 2000, queues: { default: 3, critical: 1 }, verkQueueStats: true,
+      shutdownTimeoutMs: 2000, queues: { default: 3, critical: 1 }, verkQueueStats: true, deadMaxJobs: 2,
       handlers: {
         Ok: (args) => { ran.push(`Ok ${JSON.stringify(args)}`); },
         Flaky: {
@@ -117,6 +117,10 @@ describe('least-privilege ACL recipe (docs/security.md)', () => {
       await until(async () => (await admin.zcard(keys.dead)) === 2, 'the bad payload and the unknown class in dead');
       expect(await admin.zcard(keys.retry)).toBe(0);
       expect(await admin.hlen(keys.key('kiqgate:dead_errors'))).toBe(1);
+      // A third dead entry overflows deadMaxJobs: the trim (and its dead_errors cleanup) runs too.
+      await admin.lpush(keys.queue('default'), '{still not json');
+      await until(async () => (await admin.hlen(keys.key('kiqgate:dead_errors'))) === 2, 'the second bad payload recorded');
+      expect(await admin.zcard(keys.dead)).toBe(2);
 
       // Heartbeat: Sidekiq's process set and hash, Verk's node key.
       expect(await admin.smembers(keys.processes)).toEqual([worker.identity]);
