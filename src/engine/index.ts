@@ -13,3 +13,4 @@ export { JobError, type JobResult } from './job-runner.js';
 export { Scheduler } from './scheduler.js';
 export { SidekiqHeartbeat } from './sidekiq-heartbeat.js';
 export { VerkNodes } from './verk-nodes.js';
+export { NodeIdInUseError } from './node-claim.js';

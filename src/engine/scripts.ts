@@ -22,6 +22,7 @@ const SCRIPTS = {
   kgFail: ['fail-3.lua', 3],
   kgPromote: ['promote-3.lua', 3],
   kgBury: ['bury-3.lua', 3],
+  kgSwapClaim: ['swap-claim-1.lua', 1],
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -90,6 +91,10 @@ export const scripts = {
   },
   bury(t: Target, keys: { set: string; dead: string; errors: string }, a: { member: Buffer; score: string; trimBelow: string; keep: number; errorField: string; errorValue: string }) {
     return call(t, 'kgBury', [keys.set, keys.dead, keys.errors, a.member, a.score, a.trimBelow, a.keep, a.errorField, a.errorValue]) as Promise<number>;
+  },
+  /** Compare and set a node-id claim ('' expected = none; '' next = delete). Resolves to 1 when swapped. */
+  swapClaim(t: Target, key: string, a: { expected: string; next: string; ttlMs: number }) {
+    return call(t, 'kgSwapClaim', [key, a.expected, a.next, a.ttlMs]) as Promise<number>;
   },
 };
 

@@ -18,6 +18,7 @@ import { redactText, redactUrl } from '../support/redact.js';
 import { type WorkerConfig, type WorkerOptions, ConfigError, resolveConfig } from './config.js';
 import type { EngineService, EngineView, RunningJob } from './engine-view.js';
 import { EngineEmitter } from './events.js';
+import { NodeClaim } from './node-claim.js';
 import { processIdentity } from './process-identity.js';
 import { QueueRunner } from './queue-runner.js';
 import { Registry } from './registry.js';
@@ -42,6 +43,7 @@ export class Worker extends EngineEmitter implements EngineView {
   private ownsRedis = false;
   private scheduler: Scheduler | undefined;
   private services: EngineService[] = [];
+  private claim: NodeClaim | undefined;
   private verkNodes: VerkNodes | undefined;
   private state: State = 'idle';
   private quieted = false;
@@ -81,13 +83,19 @@ export class Worker extends EngineEmitter implements EngineView {
     try {
       await this.awaitRedis(redis);
     } catch (err) {
-      if (owned) redis.disconnect();
-      this.redis = undefined;
-      this.state = 'stopped';
-      this.stoppedResolve();
-      throw err;
+      this.abortStart(err);
     }
     defineScripts(redis);
+    if (this.config.processing && !this.config.generateNodeId) {
+      // Before any runner recovers "its" in-progress lists: they must not be another process's.
+      const claim = new NodeClaim(redis, this.keys, this.nodeId, this.identity, this.config.heartbeatMs, this.logger);
+      try {
+        await claim.start();
+      } catch (err) {
+        this.abortStart(err);
+      }
+      this.claim = claim;
+    }
     this.logger.info({
       redis: typeof this.config.redis === 'string' ? redactUrl(this.config.redis) : this.config.redis ? 'options' : 'default',
       queues: Object.fromEntries(this.queueSizes), nodeId: this.nodeId, identity: this.identity,
@@ -105,6 +113,15 @@ export class Worker extends EngineEmitter implements EngineView {
     }
     for (const s of this.services) await s.start();
     this.logger.info('worker started');
+  }
+
+  /** A start that failed before anything ran: the connection goes, the worker is stopped. */
+  private abortStart(err: unknown): never {
+    if (this.ownsRedis) this.redis?.disconnect();
+    this.redis = undefined;
+    this.state = 'stopped';
+    this.stoppedResolve();
+    throw err;
   }
 
   /**
@@ -171,7 +188,10 @@ export class Worker extends EngineEmitter implements EngineView {
           this.logger.error({ err }, 'a service failed to stop');
         }
       }
+      // Last: the in-progress lists are empty now, the id is free for the next process.
+      await this.claim?.stop().catch((err: unknown) => this.logger.warn({ err }, 'could not release the node id claim'));
     } finally {
+      this.claim = undefined;
       this.services = [];
       this.runners.clear();
       if (this.redis && this.ownsRedis) await this.redis.quit().catch(() => this.redis?.disconnect());

@@ -44,6 +44,8 @@ export class KeyLayout {
   get verkNodes(): string { return `${this.prefix}verk_nodes`; }
   /** Verk's liveness key of a node (`alive`, with a TTL). */
   verkNode(node: string): string { return `${this.prefix}verk:node:${node}`; }
+  /** kiqgate's own: which process runs the worker with this fixed node id. */
+  nodeClaim(node: string): string { return `${this.prefix}kiqgate:node-claim:${node}`; }
   /** Verk's SET of the queues a node fetched from. */
   verkNodeQueues(node: string): string { return `${this.prefix}verk:node:${node}:queues`; }
 }

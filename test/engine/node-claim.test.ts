@@ -1,0 +1,125 @@
+/**
+ * A fixed node id is held by one running process at a time (kiqgate:node-claim:<node>): a
+ * second worker with the same id refuses to start instead of giving back the first one's
+ * running jobs; a crashed predecessor's claim is taken over at once on the same host, another
+ * host's is waited out, and a claim that is still being refreshed is never taken.
+ */
+import { spawnSync } from 'node:child_process';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { NodeIdInUseError, type Worker } from '../../src/engine/index.js';
+import { processHostname } from '../../src/engine/process-identity.js';
+import { testRedis, uniqueNamespace } from '../support/redis.js';
+import { dropKeys, testWorker, until } from './helpers.js';
+
+const redis = testRedis();
+const workers: Worker[] = [];
+const namespaces: string[] = [];
+
+afterEach(async () => {
+  for (const w of workers.splice(0)) await w.stop();
+  for (const ns of namespaces.splice(0)) await dropKeys(redis, ns);
+});
+afterAll(async () => { await redis.quit(); });
+
+function worker(ns: string, opts: Parameters<typeof testWorker>[0] = {}): Worker {
+  const w = testWorker({ namespace: ns, nodeId: 'n1', heartbeatMs: 200, queues: { default: 1 }, ...opts });
+  workers.push(w);
+  return w;
+}
+
+function job(arg: string): string {
+  return JSON.stringify({ class: 'J', args: [arg], queue: 'default', jid: `jid-${arg}`, retry: true });
+}
+
+/** The pid of a process that has exited (so no process has it now, barring reuse). */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(r.stdout);
+}
+
+describe('node id claim', () => {
+  it('a second worker with the same fixed id refuses to start; the first one\'s running job is not given back', async () => {
+    const ns = uniqueNamespace('claim');
+    namespaces.push(ns);
+    let release!: () => void;
+    const running = new Promise<void>((r) => { release = r; });
+    const started: string[] = [];
+    const first = worker(ns, { handlers: { J: async (args) => { started.push(String(args[0])); await running; } } });
+    await first.start();
+    await redis.lpush(first.keys.queue('default'), job('a'));
+    await until(() => started.length === 1, 'the first worker to run the job');
+
+    const second = worker(ns, { handlers: { J: (args) => { started.push(`again ${String(args[0])}`); } } });
+    const err = await second.start().then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(NodeIdInUseError);
+    expect((err as Error).message).toMatch(/node id 'n1' is in use by .*--node-id.*--generate-node-id/);
+    expect(await redis.llen(first.keys.inProgress('default', 'n1'))).toBe(1); // still the first one's
+    expect(await redis.llen(first.keys.queue('default'))).toBe(0);
+    release();
+    await until(async () => (await redis.llen(first.keys.inProgress('default', 'n1'))) === 0, 'the ack');
+    expect(started).toEqual(['a']);
+  });
+
+  it('stop releases the claim: the next worker with that id starts at once', async () => {
+    const ns = uniqueNamespace('claim');
+    namespaces.push(ns);
+    const first = worker(ns, { handlers: { J: () => {} } });
+    await first.start();
+    const claimKey = first.keys.nodeClaim('n1');
+    expect(JSON.parse((await redis.get(claimKey))!)).toMatchObject({ identity: first.identity, pid: process.pid });
+    expect(await redis.pttl(claimKey)).toBeGreaterThan(0);
+    await first.stop();
+    expect(await redis.exists(claimKey)).toBe(0);
+    const next = worker(ns, { handlers: { J: () => {} } });
+    await next.start();
+    expect(JSON.parse((await redis.get(claimKey))!)).toMatchObject({ identity: next.identity });
+  });
+
+  it('a crashed predecessor on this host (its pid gone) is taken over at once and its in-progress job recovered', async () => {
+    const ns = uniqueNamespace('claim');
+    namespaces.push(ns);
+    const seen: string[] = [];
+    const w = worker(ns, { heartbeatMs: 60_000, handlers: { J: (args) => { seen.push(String(args[0])); } } });
+    const pid = deadPid();
+    const gone = JSON.stringify({ identity: `${processHostname()}:${pid}:abcdefabcdef`, host: processHostname(), pid });
+    await redis.set(w.keys.nodeClaim('n1'), gone, 'PX', 120_000);
+    await redis.lpush(w.keys.inProgress('default', 'n1'), job('orphan'));
+    await w.start(); // no wait for the two-minute TTL
+    await until(() => seen.includes('orphan'), 'the predecessor\'s job to run');
+    expect(JSON.parse((await redis.get(w.keys.nodeClaim('n1')))!)).toMatchObject({ identity: w.identity });
+  });
+
+  it('another host\'s claim is waited out when it lapses, and refused while it is refreshed', async () => {
+    const ns = uniqueNamespace('claim');
+    namespaces.push(ns);
+    const other = JSON.stringify({ identity: 'elsewhere:42:000000000000', host: 'elsewhere', pid: 42 });
+    const seen: string[] = [];
+    const lapsing = worker(ns, { handlers: { J: (args) => { seen.push(String(args[0])); } } });
+    await redis.set(lapsing.keys.nodeClaim('n1'), other, 'PX', 300);
+    await redis.lpush(lapsing.keys.queue('default'), job('after'));
+    await lapsing.start();
+    await until(() => seen.includes('after'), 'the job, once the stale claim lapsed');
+    await lapsing.stop();
+
+    // Now a live holder on another host refreshes its claim: never taken.
+    await redis.set(lapsing.keys.nodeClaim('n1'), other, 'PX', 300);
+    const refresher = setInterval(() => { void redis.set(lapsing.keys.nodeClaim('n1'), other, 'PX', 300); }, 50);
+    try {
+      const refused = worker(ns, { handlers: { J: () => {} } });
+      const err = await refused.start().then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(NodeIdInUseError);
+      expect((err as Error).message).toContain('elsewhere:42:000000000000');
+      expect(await redis.get(lapsing.keys.nodeClaim('n1'))).toBe(other);
+    } finally {
+      clearInterval(refresher);
+    }
+  });
+
+  it('generated node ids take no claim', async () => {
+    const ns = uniqueNamespace('claim');
+    namespaces.push(ns);
+    const w = worker(ns, { nodeId: undefined, generateNodeId: true, handlers: { J: () => {} } });
+    await w.start();
+    expect(await redis.keys(`${ns}:kiqgate:node-claim:*`)).toEqual([]);
+  });
+});
