@@ -131,6 +131,7 @@ async function main(): Promise<void> {
     const { steps, rows } = plan(opts, systems);
     const machine = machineInfo(await redisVersion(admin));
     console.error(`bench: redis ${machine.redis} on ${server.url}; ${machine.cpuModel}, ${machine.cores} cores`);
+    if (machine.nodeOptions) console.error(`bench: NODE_OPTIONS=${machine.nodeOptions} (every Node process inherits it)`);
     for (const c of columns) if (c.unavailable) console.error(`bench: ${c.system}: ${c.unavailable}`);
 
     const records: RunRecord[] = [];

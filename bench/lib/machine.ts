@@ -11,6 +11,8 @@ export interface MachineInfo {
   node: string;
   redis: string;
   ruby: string | null;
+  /** NODE_OPTIONS the Node systems' processes inherited (e.g. a V8 heap flag), or null. */
+  nodeOptions: string | null;
 }
 
 export function machineInfo(redis: string): MachineInfo {
@@ -23,6 +25,7 @@ export function machineInfo(redis: string): MachineInfo {
     node: process.version,
     redis,
     ruby: ruby.status === 0 ? ruby.stdout.trim() : null,
+    nodeOptions: process.env.NODE_OPTIONS || null,
   };
 }
 
