@@ -78,4 +78,23 @@ describe('kiqgate worker', () => {
       await server.stop();
     }
   });
+
+  it('a second worker with a node id that a running one holds exits 1 with one line naming the holder', async () => {
+    const ns = uniqueNamespace('cli');
+    const k = new KeyLayout(ns);
+    const args = ['--redis', TEST_REDIS_URL, '--require', handlers, '--node-id', 'same', '--timeout', '2', '--namespace', ns];
+    const first = start(args);
+    try {
+      await until(async () => redis.get(k.nodeClaim('same')), 'the first worker to claim its node id', 30_000);
+      const second = await start(args).done;
+      expect(second.code).toBe(1);
+      expect(second.err).toMatch(/^node id 'same' is in use by \S+ \(running on this host\): give each worker process its own node id/);
+      expect(second.err.trim().split('\n')).toHaveLength(1);
+      expect(await redis.exists(k.nodeClaim('same'))).toBe(1); // still the first one's
+    } finally {
+      first.kill('SIGTERM');
+      expect((await first.done).code).toBe(0);
+      await dropKeys(redis, ns);
+    }
+  });
 });
