@@ -6,7 +6,9 @@
  *
  * `kiqgate:node-claim:<node>` holds `{identity, host, pid}` with a TTL of two heartbeats, and
  * is refreshed every heartbeat. At start, a claim held by someone else is judged:
- * - same host, that pid alive (or a Worker of this very process): in use, refuse at once;
+ * - same host, that pid alive (or a Worker of this very process): in use, refuse at once (were
+ *   the pid reused by an unrelated process, the claim still lapses within its TTL; the error
+ *   says so);
  * - same host, that pid gone: our own crashed predecessor (a restart, also in a container where
  *   both are pid 1): take the claim over at once, its in-progress jobs are ours to recover;
  * - another host: we cannot see its pid, so wait for the claim to lapse (at most its TTL): a
@@ -30,8 +32,8 @@ const heldHere = new Set<string>();
 /** A fixed node id is run by another live process (or another Worker of this one). */
 export class NodeIdInUseError extends Error {
   override readonly name = 'NodeIdInUseError';
-  constructor(readonly nodeId: string, readonly holder: string) {
-    super(`node id '${nodeId}' is in use by ${holder}: give each worker process its own node id (--node-id / KIQGATE_NODE_ID), or use generated ids (--generate-node-id)`);
+  constructor(readonly nodeId: string, readonly holder: string, lapseMs: number) {
+    super(`node id '${nodeId}' is in use by ${holder}: give each worker process its own node id (--node-id / KIQGATE_NODE_ID), or use generated ids (--generate-node-id); a claim whose process is gone lapses within ${Math.ceil(lapseMs / 1000)} s`);
   }
 }
 
@@ -86,19 +88,19 @@ export class NodeClaim {
       const holder = parseHolder(current);
       if (holder && holder.host === processHostname()) {
         const live = holder.pid === process.pid ? heldHere.has(holder.identity) : pidAlive(holder.pid);
-        if (live) throw new NodeIdInUseError(this.nodeId, `${holder.identity} (running on this host)`);
+        if (live) throw new NodeIdInUseError(this.nodeId, `${holder.identity} (running on this host)`, this.ttlMs);
         this.log.info({ node: this.nodeId, previous: holder.identity }, 'taking over the node id from a process that is gone');
         if (await this.swap(current, this.value)) break;
         continue;
       }
       // Another host's claim: it lapses unless that process is alive and refreshes it.
       const ttl = await this.redis.pttl(this.key);
-      if (ttl > lastTtl) throw new NodeIdInUseError(this.nodeId, `${holder?.identity ?? 'another process'} (its claim was refreshed while we waited)`);
+      if (ttl > lastTtl) throw new NodeIdInUseError(this.nodeId, `${holder?.identity ?? 'another process'} (its claim was refreshed while we waited)`, this.ttlMs);
       if (waitingSince === undefined) {
         waitingSince = Date.now();
         this.log.warn({ node: this.nodeId, holder: holder?.identity, ttlMs: ttl }, 'node id claimed by a process on another host: waiting for its claim to lapse');
       }
-      if (Date.now() - waitingSince > this.ttlMs * 2) throw new NodeIdInUseError(this.nodeId, holder?.identity ?? 'another process');
+      if (Date.now() - waitingSince > this.ttlMs * 2) throw new NodeIdInUseError(this.nodeId, holder?.identity ?? 'another process', this.ttlMs);
       lastTtl = ttl;
       await sleep(Math.max(10, Math.min(ttl, this.ttlMs / 4)));
     }
