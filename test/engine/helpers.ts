@@ -9,6 +9,8 @@ import type { WorkerOptions } from '../../src/engine/index.js';
 import { argvStrings, type Fixture, FIXTURES_DIR, loadFixture } from '../support/fixtures.js';
 import { dropNamespace, TEST_REDIS_URL, uniqueNamespace } from '../support/redis.js';
 
+export { until } from '../support/wait.js';
+
 /** The project's own copy of the captured fixtures (tests never read outside the repository). */
 export const FIXTURES = FIXTURES_DIR;
 
@@ -33,16 +35,6 @@ export function zsetState(name: string, key: string): Array<[string, number]> {
   return fixture(name).state[key]!.value as Array<[string, number]>;
 }
 
-/** Polls `check` until it returns a truthy value or the deadline passes. */
-export async function until<T>(check: () => Promise<T> | T, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** A worker on the test Redis in a fresh namespace (heartbeat off unless asked, quiet logs). */
 export function testWorker(opts: WorkerOptions = {}): Worker {

@@ -17,6 +17,7 @@ import { pino } from 'pino';
 import { Client } from '../../src/client/index.js';
 import { Worker } from '../../src/engine/index.js';
 import { startRedisServer, type RedisServerHandle } from '../../src/support/redis-server.js';
+import { until } from '../support/wait.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const JOBS = 60;
@@ -69,15 +70,6 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function until<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const jidsOf = (entries: string[]) => entries.map((e) => e.split(' ')[0]!);
 
@@ -105,9 +97,9 @@ describe('SIGKILL in the middle of jobs', () => {
     const inProgressKey = `inprogress:default:${nodeId}`;
 
     // Kill it once it has finished a few jobs and holds others in its in-progress list.
-    await until(async () => (await redis.llen('kill:done')) >= 8 && (await redis.llen(inProgressKey)) > 0, 'the child to be in the middle of jobs');
+    await until(async () => (await redis.llen('kill:done')) >= 8 && (await redis.llen(inProgressKey)) > 0, 'the child to be in the middle of jobs', 30_000);
     child.kill('SIGKILL');
-    await until(async () => child!.signalCode === 'SIGKILL', 'the child to die');
+    await until(async () => child!.signalCode === 'SIGKILL', 'the child to die', 30_000);
     const orphaned = await redis.lrange(inProgressKey, 0, -1);
     const doneByChild = jidsOf(await redis.lrange('kill:done', 0, -1));
     expect(orphaned.length).toBeGreaterThan(0);
@@ -136,13 +128,13 @@ describe('SIGKILL in the middle of jobs', () => {
     const done = await until(async () => {
       const d = new Set(jidsOf(await redis.lrange('kill:done', 0, -1)));
       return enqueued.every((j) => d.has(j)) ? d : undefined;
-    }, 'every enqueued jid in kill:done');
+    }, 'every enqueued jid in kill:done', 30_000);
     expect([...done].sort()).toEqual([...enqueued].sort());
     // The orphans were run by the second node, after the kill.
     const bySecond = new Set((await redis.lrange('kill:done', 0, -1)).filter((e) => e.endsWith(` ${second!.nodeId}`)).map((e) => e.split(' ')[0]));
     for (const j of orphanJids) expect(bySecond.has(j), `orphan ${j} run by the second node`).toBe(true);
     // Nothing left anywhere, the dead node deregistered.
-    await until(async () => (await redis.llen(inProgressKey)) === 0 && (await redis.sismember('verk_nodes', nodeId)) === 0, 'the dead node deregistered');
+    await until(async () => (await redis.llen(inProgressKey)) === 0 && (await redis.sismember('verk_nodes', nodeId)) === 0, 'the dead node deregistered', 30_000);
     expect(await redis.llen('queue:default')).toBe(0);
     expect(await redis.exists(inProgressKey)).toBe(0);
     await second.stop();

@@ -15,6 +15,7 @@ import { startRedisServer, type RedisServerHandle } from '../../src/support/redi
 import { KeyLayout, PEER_TRAITS, type Peer } from '../../src/wire/index.js';
 import { loadFixture } from '../support/fixtures.js';
 import { dropNamespace, testRedis, uniqueNamespace } from '../support/redis.js';
+import { until } from '../support/wait.js';
 
 const FIXTURE_SET: Partial<Record<Peer, string>> = { sidekiq6: 'sidekiq-6.4.1', sidekiq7: 'sidekiq-7.3.10', sidekiq8: 'sidekiq-8.1.7' };
 
@@ -48,14 +49,6 @@ function testView(peer: Peer, keys: KeyLayout, queues = ['default']): TestView {
 
 const JOB = '{"retry":true,"queue":"default","args":[0,"job-0"],"class":"HardWorker","jid":"7f75ca856741848bb60bc5ac","created_at":1795872489.9952974,"enqueued_at":1795872489.9955168}';
 
-/** Polls until `fn` is truthy; fails with `what` after a generous deadline (not a timing assertion). */
-async function until(fn: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {

@@ -10,6 +10,8 @@ import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { BIN } from '../support/cli.js';
 
+export { sleep, until } from '../support/wait.js';
+
 export interface Certs {
   dir: string;
   ca: string;
@@ -68,18 +70,7 @@ export function bufferLogger(level = 'debug'): { logger: Logger; text: () => str
 
 export const silent = pino({ level: 'silent' });
 
-/** Polls `check` until it returns a truthy value or the deadline passes. */
-export async function until<T>(check: () => Promise<T> | T, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts the real `kiqgate` command (bin/kiqgate.js) and lets the test signal it. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { output: () => string; stop: () => void; done: Promise<{ code: number | null; out: string }> } {
