@@ -7,18 +7,19 @@
   ARGV[2]  the new value ('' = delete the claim)
   ARGV[3]  its time to live in ms (when setting)
 
-  Returns 1 when the claim was swapped, 0 when it held something else (the caller re-reads).
+  Returns the claim found there ('' = none): the swap happened exactly when that equals ARGV[1],
+  and otherwise the caller learns the holder without a read of its own.
 
   Guarantee: two processes taking over the same stale claim (a crashed predecessor's) cannot
   both win; refreshing or releasing a claim never touches another holder's.
 ]]
-local current = redis.call('GET', KEYS[1])
-if (current or '') ~= ARGV[1] then
-  return 0
+local current = redis.call('GET', KEYS[1]) or ''
+if current ~= ARGV[1] then
+  return current
 end
 if ARGV[2] == '' then
   redis.call('DEL', KEYS[1])
 else
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 end
-return 1
+return current

@@ -79,18 +79,18 @@ export class NodeClaim {
   async start(): Promise<void> {
     let lastTtl = Infinity;
     let waitingSince: number | undefined;
+    let expected = ''; // no claim; or, for a takeover, the gone predecessor's
     for (;;) {
-      const current = await this.redis.get(this.key);
-      if (current === null || current === this.value) {
-        if (await this.swap(current ?? '', this.value)) break;
-        continue;
-      }
+      const current = await this.swap(expected, this.value);
+      if (current === expected) break;
+      expected = '';
+      if (current === '') continue; // it lapsed just now: claim it
       const holder = parseHolder(current);
       if (holder && holder.host === processHostname()) {
         const live = holder.pid === process.pid ? heldHere.has(holder.identity) : pidAlive(holder.pid);
         if (live) throw new NodeIdInUseError(this.nodeId, `${holder.identity} (running on this host)`, this.ttlMs);
         this.log.info({ node: this.nodeId, previous: holder.identity }, 'taking over the node id from a process that is gone');
-        if (await this.swap(current, this.value)) break;
+        expected = current;
         continue;
       }
       // Another host's claim: it lapses unless that process is alive and refreshes it.
@@ -115,15 +115,16 @@ export class NodeClaim {
     await this.swap(this.value, '');
   }
 
-  private swap(expected: string, next: string): Promise<boolean> {
-    return scripts.swapClaim(this.redis, this.key, { expected, next, ttlMs: this.ttlMs }).then((n) => Number(n) === 1);
+  /** One compare-and-set; resolves to the claim found ('' = none), equal to `expected` when swapped. */
+  private async swap(expected: string, next: string): Promise<string> {
+    return String(await scripts.swapClaim(this.redis, this.key, { expected, next, ttlMs: this.ttlMs }));
   }
 
   private async refresh(): Promise<void> {
-    if (await this.swap(this.value, this.value)) return;
+    let found = await this.swap(this.value, this.value);
     // Ours lapsed (a long outage, a Redis restart without persistence): take it back if free.
-    if (await this.swap('', this.value)) return;
-    const holder = await this.redis.get(this.key);
-    this.log.error({ node: this.nodeId, holder }, 'node id claimed by another process while ours had lapsed: both may give back each other\'s running jobs; stop one of them');
+    if (found === '') found = (await this.swap('', this.value)) || this.value;
+    if (found === this.value) return;
+    this.log.error({ node: this.nodeId, holder: found }, 'node id claimed by another process while ours had lapsed: both may give back each other\'s running jobs; stop one of them');
   }
 }

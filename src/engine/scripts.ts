@@ -92,9 +92,12 @@ export const scripts = {
   bury(t: Target, keys: { set: string; dead: string; errors: string }, a: { member: Buffer; score: string; trimBelow: string; keep: number; errorField: string; errorValue: string }) {
     return call(t, 'kgBury', [keys.set, keys.dead, keys.errors, a.member, a.score, a.trimBelow, a.keep, a.errorField, a.errorValue]) as Promise<number>;
   },
-  /** Compare and set a node-id claim ('' expected = none; '' next = delete). Resolves to 1 when swapped. */
+  /**
+   * Compare and set a node-id claim ('' expected = none; '' next = delete). Resolves to the claim
+   * found ('' = none): swapped exactly when it equals `expected`.
+   */
   swapClaim(t: Target, key: string, a: { expected: string; next: string; ttlMs: number }) {
-    return call(t, 'kgSwapClaim', [key, a.expected, a.next, a.ttlMs]) as Promise<number>;
+    return call(t, 'kgSwapClaim', [key, a.expected, a.next, a.ttlMs]) as Promise<Buffer>;
   },
 };
 

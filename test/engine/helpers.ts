@@ -35,7 +35,6 @@ export function zsetState(name: string, key: string): Array<[string, number]> {
   return fixture(name).state[key]!.value as Array<[string, number]>;
 }
 
-
 /** A worker on the test Redis in a fresh namespace (heartbeat off unless asked, quiet logs). */
 export function testWorker(opts: WorkerOptions = {}): Worker {
   return new Worker({

@@ -70,7 +70,6 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-
 const jidsOf = (entries: string[]) => entries.map((e) => e.split(' ')[0]!);
 
 describe('SIGKILL in the middle of jobs', () => {

@@ -75,6 +75,16 @@ describe('node id claim', () => {
     expect(JSON.parse((await redis.get(claimKey))!)).toMatchObject({ identity: next.identity });
   });
 
+  it('a claim that lapsed under a running worker (e.g. a Redis restart without persistence) is taken back at the next beat', async () => {
+    const ns = uniqueNamespace('claim');
+    namespaces.push(ns);
+    const w = worker(ns, { handlers: { J: () => {} } });
+    await w.start();
+    await redis.del(w.keys.nodeClaim('n1'));
+    const back = await until(async () => redis.get(w.keys.nodeClaim('n1')), 'the claim to be written again');
+    expect(JSON.parse(back)).toMatchObject({ identity: w.identity });
+  });
+
   it('a crashed predecessor on this host (its pid gone) is taken over at once and its in-progress job recovered', async () => {
     const ns = uniqueNamespace('claim');
     namespaces.push(ns);

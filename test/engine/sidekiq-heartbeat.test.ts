@@ -49,7 +49,6 @@ function testView(peer: Peer, keys: KeyLayout, queues = ['default']): TestView {
 
 const JOB = '{"retry":true,"queue":"default","args":[0,"job-0"],"class":"HardWorker","jid":"7f75ca856741848bb60bc5ac","created_at":1795872489.9952974,"enqueued_at":1795872489.9955168}';
 
-
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();

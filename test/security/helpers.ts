@@ -70,8 +70,6 @@ export function bufferLogger(level = 'debug'): { logger: Logger; text: () => str
 
 export const silent = pino({ level: 'silent' });
 
-
-
 /** Starts the real `kiqgate` command (bin/kiqgate.js) and lets the test signal it. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { output: () => string; stop: () => void; done: Promise<{ code: number | null; out: string }> } {
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
