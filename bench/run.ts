@@ -5,13 +5,13 @@
  * workload case for every available system, system after system within a case and over
  * several rounds (the system order rotates each round) so that machine drift hits all alike.
  * Prints medians with min–max and kiqgate's ratio to each peer; writes the raw records to
- * bench/results/<date>[-quick].json. See bench/README.md for what each figure means.
+ * bench/results/<date>[-quick][-partial][-n].json, never over an earlier file. See bench/README.md for what each figure means.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServerHandle } from '../src/support/redis-server.js';
-import { parseArgs, type Options, type Workload } from './lib/args.js';
+import { parseArgs, SYSTEMS, WORKLOADS, type Options, type Workload } from './lib/args.js';
 import { killAllChildren } from './lib/children.js';
 import { machineInfo } from './lib/machine.js';
 import { redisVersion } from './lib/redis-info.js';
@@ -166,7 +166,7 @@ async function main(): Promise<void> {
     const date = new Date().toISOString().slice(0, 10);
     const dir = fileURLToPath(new URL('./results/', import.meta.url));
     mkdirSync(dir, { recursive: true });
-    const file = `${dir}${date}${opts.quick ? '-quick' : ''}.json`;
+    const file = freeResultsFile(dir, `${date}${opts.quick ? '-quick' : ''}${isPartial(opts) ? '-partial' : ''}`);
     const result = {
       date: new Date().toISOString(),
       command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
@@ -184,6 +184,19 @@ async function main(): Promise<void> {
     killAllChildren();
     admin.disconnect();
     await server.stop();
+  }
+}
+
+/** A run of some workloads or systems only, or with other rounds: not the table the README quotes. */
+function isPartial(opts: Options): boolean {
+  return opts.only.length !== WORKLOADS.length || opts.systems.length !== SYSTEMS.length || opts.roundsOverridden;
+}
+
+/** `<base>.json`, or `<base>-2.json`, `-3`, ... if taken: a later run never overwrites an earlier one's data. */
+function freeResultsFile(dir: string, base: string): string {
+  for (let n = 1; ; n++) {
+    const file = `${dir}${base}${n === 1 ? '' : `-${n}`}.json`;
+    if (!existsSync(file)) return file;
   }
 }
 

@@ -23,6 +23,8 @@ export interface Options {
   only: Workload[];
   systems: string[];
   sizes: Sizes;
+  /** `--rounds` was given. */
+  roundsOverridden: boolean;
 }
 
 const FULL: Sizes = { rounds: 3, drainJobs: 100_000, enqueueOneJobs: 20_000, enqueueBulkJobs: 100_000, latencySeconds: 10, latencyRate: 1000, runDeadlineMs: 5 * 60_000 };
@@ -50,7 +52,7 @@ export function parseArgs(argv: string[]): Options {
     if (!(rounds >= 1)) fail('--rounds must be at least 1');
     sizes.rounds = rounds;
   }
-  return { quick, only, systems, sizes };
+  return { quick, only, systems, sizes, roundsOverridden: rounds !== undefined };
 }
 
 function list(value: string, allowed: readonly string[]): string[] {

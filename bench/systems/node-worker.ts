@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { NodeDriver } from './types.js';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -16,6 +17,12 @@ const emit = (msg: object) => process.stdout.write(`${JSON.stringify(msg)}\n`);
 function peakRssKb(): number {
   const m = /VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'));
   return m ? Number(m[1]) : 0;
+}
+
+function memoryMb(): Record<string, number> {
+  const mb = (bytes: number) => Math.round(bytes / 1e5) / 10;
+  const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, mb(s.space_size)]));
+  return { ...spaces, external: mb(process.memoryUsage().external) };
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -63,7 +70,7 @@ export async function runWorker(driver: NodeDriver): Promise<void> {
     if (count !== reported) cpuAtLastJob = cpuSince0();
     const sorted = latencies.sort((a, b) => a - b);
     const latency = { n: sorted.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: sorted.at(-1) ?? 0 };
-    emit({ type: 'report', count, firstStartMs, lastFinishMs, cpuUs: cpuAtLastJob, hwmKb: peakRssKb(), ...(latencyMode ? { latency } : {}) });
+    emit({ type: 'report', count, firstStartMs, lastFinishMs, cpuUs: cpuAtLastJob, hwmKb: peakRssKb(), memoryMb: memoryMb(), ...(latencyMode ? { latency } : {}) });
   };
 
   let state: 'ready' | 'running' | 'stopping' = 'ready';

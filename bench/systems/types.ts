@@ -48,6 +48,12 @@ export interface WorkerReport {
   cpuUs: number;
   /** Peak resident set size (VmHWM), kB. */
   hwmKb: number;
+  /**
+   * Node workers: where the memory is at the report, MB: each V8 heap space's committed size
+   * (new_space is the young generation, which V8 grows under a high allocation rate), plus
+   * `external` (Buffers and other off-heap memory V8 is told of).
+   */
+  memoryMb?: Record<string, number>;
   /** Enqueue-to-start latency, ms (mode latency only). */
   latency?: { n: number; p50: number; p99: number; max: number };
 }
