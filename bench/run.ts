@@ -5,7 +5,8 @@
  * workload case for every available system, system after system within a case and over
  * several rounds (the system order rotates each round) so that machine drift hits all alike.
  * Prints medians with min–max and kiqgate's ratio to each peer; writes the raw records to
- * bench/results/<date>[-quick][-partial][-n].json, never over an earlier file. See bench/README.md for what each figure means.
+ * bench/results/<date>[-quick][-partial][-n].json, never over an earlier file. See
+ * bench/README.md for what each figure means.
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
