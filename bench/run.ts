@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServerHandle } from '../src/support/redis-server.js';
-import { parseArgs, SYSTEMS, WORKLOADS, type Options, type Workload } from './lib/args.js';
+import { parseArgs, type Options, type Workload } from './lib/args.js';
 import { killAllChildren } from './lib/children.js';
 import { machineInfo } from './lib/machine.js';
 import { redisVersion } from './lib/redis-info.js';
@@ -167,7 +167,7 @@ async function main(): Promise<void> {
     const date = new Date().toISOString().slice(0, 10);
     const dir = fileURLToPath(new URL('./results/', import.meta.url));
     mkdirSync(dir, { recursive: true });
-    const file = freeResultsFile(dir, `${date}${opts.quick ? '-quick' : ''}${isPartial(opts) ? '-partial' : ''}`);
+    const file = freeResultsFile(dir, `${date}${opts.quick ? '-quick' : ''}${opts.partial ? '-partial' : ''}`);
     const result = {
       date: new Date().toISOString(),
       command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
@@ -186,11 +186,6 @@ async function main(): Promise<void> {
     admin.disconnect();
     await server.stop();
   }
-}
-
-/** A run of some workloads or systems only, or with other rounds: not the table the README quotes. */
-function isPartial(opts: Options): boolean {
-  return opts.only.length !== WORKLOADS.length || opts.systems.length !== SYSTEMS.length || opts.roundsOverridden;
 }
 
 /** `<base>.json`, or `<base>-2.json`, `-3`, ... if taken: a later run never overwrites an earlier one's data. */

@@ -23,8 +23,8 @@ export interface Options {
   only: Workload[];
   systems: string[];
   sizes: Sizes;
-  /** `--rounds` was given. */
-  roundsOverridden: boolean;
+  /** `--only`, `--systems` or `--rounds` narrowed the run: not the full table the README quotes. */
+  partial: boolean;
 }
 
 const FULL: Sizes = { rounds: 3, drainJobs: 100_000, enqueueOneJobs: 20_000, enqueueBulkJobs: 100_000, latencySeconds: 10, latencyRate: 1000, runDeadlineMs: 5 * 60_000 };
@@ -52,7 +52,8 @@ export function parseArgs(argv: string[]): Options {
     if (!(rounds >= 1)) fail('--rounds must be at least 1');
     sizes.rounds = rounds;
   }
-  return { quick, only, systems, sizes, roundsOverridden: rounds !== undefined };
+  const partial = only.length !== WORKLOADS.length || systems.length !== SYSTEMS.length || rounds !== undefined;
+  return { quick, only, systems, sizes, partial };
 }
 
 function list(value: string, allowed: readonly string[]): string[] {
