@@ -27,6 +27,14 @@ import type { BenchSystem } from './systems/types.js';
 const ALL: BenchSystem[] = [kiqgate, bullmq, sidekiq, bare];
 const top = (s: BenchSystem) => s.drainConcurrencies.at(-1)!;
 
+/**
+ * The cost workload's second case: the top drain again with the V8 setting README's Deployment
+ * section recommends where worker memory matters, given to every Node worker alike. V8 grows
+ * its young generation to the default maximum (16 MB semi-spaces, 34 MB) within a second of a
+ * busy drain, and only the process's command line can lower that maximum.
+ */
+const CAPPED = { case: 'top-semi2', flags: ['--max-semi-space-size=2'], label: 'node --max-semi-space-size=2' } as const;
+
 /** One workload case; `alsoAs` files the same outcome under more rows (cost reuses the top drain). */
 interface Step {
   workload: Workload;
@@ -82,6 +90,15 @@ function plan(opts: Options, systems: BenchSystem[]): { steps: Step[]; rows: Row
     row('cost', 'top', 'redisCpuUsPerJob', 'cost: Redis CPU µs/job (top c)', false);
     row('cost', 'top', 'peakRssMb', 'cost: worker peak RSS MB (top c)', false);
     row('cost', 'top', 'redisBytesPerJob', 'cost: Redis bytes/queued job', false);
+    steps.push({
+      workload: 'cost',
+      case: CAPPED.case,
+      appliesTo: (s) => s.runtime === 'node',
+      run: (ctx, s) => drainRun(ctx, s, sizes.drainJobs, top(s), 1, CAPPED.flags),
+    });
+    row('cost', CAPPED.case, 'peakRssMb', `cost: worker peak RSS MB (top c, ${CAPPED.label})`, false);
+    row('cost', CAPPED.case, 'jobsPerSec', `cost: drain jobs/s (top c, ${CAPPED.label})`, true);
+    row('cost', CAPPED.case, 'workerCpuUsPerJob', `cost: worker CPU µs/job (top c, ${CAPPED.label})`, false);
   }
   if (want('scale')) {
     for (const p of [1, 2, 4]) {

@@ -66,15 +66,16 @@ async function stopWorkers(workers: JsonChild[]): Promise<WorkerReport[]> {
 /**
  * drain (and cost, scale): N jobs queued in bulk, then `processes` workers at `concurrency`
  * drain them. Throughput is N over the time from the first job started to the last finished.
+ * `nodeFlags` go on a Node worker's command line.
  */
-export function drainRun(ctx: RunContext, system: BenchSystem, n: number, concurrency: number, processes: number): Promise<RunOutcome> {
+export function drainRun(ctx: RunContext, system: BenchSystem, n: number, concurrency: number, processes: number, nodeFlags?: readonly string[]): Promise<RunOutcome> {
   return withChildren(async (spawned) => {
     await ctx.admin.flushall();
     const mem0 = await redisUsedMemory(ctx.admin);
     const enqueue = await produce(ctx, system, { mode: 'bulk', n, batch: 1000 }, spawned);
     const mem1 = await redisUsedMemory(ctx.admin);
 
-    const workers = Array.from({ length: processes }, () => system.spawnWorker(ctx.redisUrl, { concurrency, mode: 'drain' }));
+    const workers = Array.from({ length: processes }, () => system.spawnWorker(ctx.redisUrl, { concurrency, mode: 'drain', nodeFlags }));
     spawned.push(...workers);
     await Promise.all(workers.map((w) => w.next('ready', left(ctx))));
     const cpu0 = await redisCpuUs(ctx.admin);

@@ -22,7 +22,11 @@ function peakRssKb(): number {
 function memoryMb(): Record<string, number> {
   const mb = (bytes: number) => Math.round(bytes / 1e5) / 10;
   const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, mb(s.space_size)]));
-  return { ...spaces, external: mb(process.memoryUsage().external) };
+  // Resident pages now, split: anonymous (heaps, malloc, stacks) and file-backed (mostly the
+  // node binary's own code and data, the same in every Node process).
+  const rollup = readFileSync('/proc/self/smaps_rollup', 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? 0);
+  return { ...spaces, external: mb(process.memoryUsage().external), rssAnon: mb(kb('Anonymous') * 1024), rssFile: mb((kb('Rss') - kb('Anonymous')) * 1024) };
 }
 
 function quantile(sorted: number[], q: number): number {

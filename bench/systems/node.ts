@@ -59,6 +59,7 @@ export function nodeSystem(opts: {
   };
   return {
     name: opts.name,
+    runtime: 'node',
     drainConcurrencies: opts.drainConcurrencies,
     available: opts.available,
     version: opts.version,
@@ -72,7 +73,7 @@ export function nodeSystem(opts: {
         BENCH_RATE: String(spec.rate ?? 1000),
       }),
     spawnWorker: (url, spec) =>
-      new JsonChild(`${opts.name} worker (c${spec.concurrency})`, process.execPath, [script('worker')], {
+      new JsonChild(`${opts.name} worker (c${spec.concurrency})`, process.execPath, [...(spec.nodeFlags ?? []), script('worker')], {
         REDIS_URL: url,
         BENCH_QUEUE: QUEUE,
         BENCH_MODE: spec.mode,

@@ -23,6 +23,7 @@ const sidekiqBin = () => (spawnSync('sidekiq', ['--help'], { stdio: 'ignore' }).
 
 export const sidekiq: BenchSystem = {
   name: 'sidekiq',
+  runtime: 'ruby',
   drainConcurrencies: [10, 25],
   available: async () => (sidekiqVersion() && sidekiqBin() ? null : 'not installed'),
   version: async () => sidekiqVersion() ?? 'not installed',

@@ -26,6 +26,8 @@ export const JOB_CLASS = 'NoopJob';
 export interface WorkerSpec {
   concurrency: number;
   mode: 'drain' | 'latency';
+  /** Node systems: flags for the worker's `node` command line, before the script (e.g. V8's). */
+  nodeFlags?: readonly string[];
 }
 
 export interface ProducerSpec {
@@ -67,6 +69,8 @@ export interface ProducerReport {
 /** Harness side of a system. */
 export interface BenchSystem {
   readonly name: string;
+  /** What the worker runs on: Node systems take `WorkerSpec.nodeFlags`. */
+  readonly runtime: 'node' | 'ruby';
   /** Drain concurrencies; the last one is the "top" one used by the cost and scale workloads. */
   readonly drainConcurrencies: readonly number[];
   /** null when the system can run here, else why not (e.g. "not installed", "not built yet"). */

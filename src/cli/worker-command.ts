@@ -38,7 +38,9 @@ const USAGE = `kiqgate worker --require ./workers.js [options]
   --no-processing         run the scheduler and heartbeat only, fetch nothing
 ${tlsFlagsHelp(26)}
 
-Environment: REDIS_URL, KIQGATE_QUEUES, KIQGATE_NODE_ID, KIQGATE_SHUTDOWN_TIMEOUT_MS, ... (KIQGATE_*)`;
+Environment: REDIS_URL, KIQGATE_QUEUES, KIQGATE_NODE_ID, KIQGATE_SHUTDOWN_TIMEOUT_MS, ... (KIQGATE_*)
+Memory: NODE_OPTIONS=--max-semi-space-size=2 keeps a busy worker's V8 young generation small
+        (README, "Worker memory").`;
 
 function isHandlerLike(v: unknown): v is Handler | HandlerDefinition {
   return typeof v === 'function' || (v !== null && typeof v === 'object' && typeof (v as HandlerDefinition).handler === 'function');
