@@ -12,7 +12,7 @@
  * first command is sent, so bad input never reaches Redis.
  */
 import type { Redis } from 'ioredis';
-import { type RedisTarget, openRedis } from '../support/connection.js';
+import { type RedisTarget, closeConnection, openRedis } from '../support/connection.js';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES, KeyLayout, type JobSpec, type NormalizedJob, type Peer,
   PEER_TRAITS, WireError, isPeer, normalizeJob, nowMs, scoreSeconds,
@@ -121,9 +121,22 @@ export class Client {
     return normalized.map((j) => j.jid);
   }
 
-  /** Closes the connection (when the client opened it). */
+  /**
+   * Resolves once the connection is up and Redis answered a PING. Commands connect by themselves
+   * (the first one waits for the connection to open); call this to connect at boot instead, as
+   * Sidekiq's `Sidekiq.redis(&:ping)` or BullMQ's `waitUntilReady()` do. While Redis cannot be
+   * reached it waits, as every command does: the client's own connection reconnects forever.
+   */
+  async ready(): Promise<void> {
+    await this.redis.ping();
+  }
+
+  /**
+   * Closes the connection (when the client opened it). Replies still due arrive first; if Redis
+   * cannot be reached, the calls still waiting for it reject ("Connection is closed.").
+   */
   async close(): Promise<void> {
-    if (this.owned) await this.redis.quit().catch(() => this.redis.disconnect());
+    if (this.owned) await closeConnection(this.redis);
   }
 
   private normalize(spec: JobSpec, now = nowMs(), where?: string): NormalizedJob {

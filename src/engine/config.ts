@@ -36,7 +36,11 @@ export interface WorkerOptions {
   sidekiqHeartbeat?: boolean;
   /** Average schedule/retry poll interval in ms (default 5000, jittered ±50%). */
   pollIntervalMs?: number;
-  /** How long stop() lets running jobs finish before aborting them (default 25000). */
+  /**
+   * How long stop() lets running jobs finish before aborting them (default 25000). If Redis
+   * does not answer, stop() gives up on it 2 s after this deadline and closes the connections
+   * it opened: what it could not write stays in the in-progress lists, recovered later.
+   */
   shutdownTimeoutMs?: number;
   /** Max retries when a job says `retry: true` or Verk's max_retry_count is null (default 25). */
   maxRetries?: number;

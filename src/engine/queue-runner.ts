@@ -148,6 +148,11 @@ export class QueueRunner {
     this.wake();
   }
 
+  /** Closes the blocking connection, ending a BLMOVE that Redis will not answer (stop's last resort). */
+  abandonRedis(): void {
+    this.blocking?.disconnect();
+  }
+
   /** Jobs running now, for the heartbeat's work hash. */
   running(): RunningJob[] {
     return [...this.slots.values()].filter((s) => !s.abandoned).map((s) => ({
@@ -199,8 +204,12 @@ export class QueueRunner {
         this.log.error({ err }, 'the last acks failed; those jobs come back at the next start of this node');
       }
     }
-    const moved = await requeueAll(redis, this.inProgressKey, this.queueKey);
-    if (moved > 0) this.log.info({ moved }, 'gave unfinished jobs back to the queue');
+    try {
+      const moved = await requeueAll(redis, this.inProgressKey, this.queueKey);
+      if (moved > 0) this.log.info({ moved }, 'gave unfinished jobs back to the queue');
+    } catch (err) {
+      this.log.error({ err }, 'could not give unfinished jobs back to the queue; they stay in this node\'s in-progress list until its next start or a peer\'s recovery');
+    }
     this.blocking?.disconnect();
     this.blocking = undefined;
     this.deps.events.fire('queue:paused', { queue: this.name });

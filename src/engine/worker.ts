@@ -13,7 +13,7 @@
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { KeyLayout, type Peer } from '../wire/index.js';
-import { openRedis } from '../support/connection.js';
+import { closeConnection, openRedis } from '../support/connection.js';
 import { redactText, redactUrl } from '../support/redact.js';
 import { type WorkerConfig, type WorkerOptions, ConfigError, resolveConfig } from './config.js';
 import type { EngineService, EngineView, RunningJob } from './engine-view.js';
@@ -28,6 +28,9 @@ import { SidekiqHeartbeat } from './sidekiq-heartbeat.js';
 import { VerkNodes } from './verk-nodes.js';
 
 type State = 'idle' | 'running' | 'stopping' | 'stopped';
+
+/** How long after the shutdown deadline stop() still waits for Redis to take its last writes. */
+const REDIS_GRACE_MS = 2_000;
 
 export class Worker extends EngineEmitter implements EngineView {
   readonly config: WorkerConfig;
@@ -177,29 +180,56 @@ export class Worker extends EngineEmitter implements EngineView {
     this.state = 'stopping';
     this.logger.info({ timeoutMs: this.config.shutdownTimeoutMs }, 'worker stopping');
     const deadline = Date.now() + this.config.shutdownTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = new Promise<'gave up'>((resolve) => {
+      timer = setTimeout(() => resolve('gave up'), this.config.shutdownTimeoutMs + REDIS_GRACE_MS);
+    });
+    const outcome = await Promise.race([this.stopParts(deadline), giveUp]);
+    clearTimeout(timer);
+    if (outcome === 'gave up') this.abandonRedis();
+    this.claim = undefined;
+    this.services = [];
+    this.runners.clear();
+    if (this.redis && this.ownsRedis) await closeConnection(this.redis);
+    this.redis = undefined;
+    this.state = 'stopped';
+    this.logger.info('worker stopped');
+    this.stoppedResolve();
+  }
+
+  /** The scheduler, the runners (jobs finish by `deadline`), the services, then the node id claim. */
+  private async stopParts(deadline: number): Promise<'stopped'> {
     try {
       await this.scheduler?.stop();
       await Promise.all([...this.runners.values()].map((r) => r.stop(deadline)));
-      // Services last: VerkNodes gives back our (now empty) in-progress lists and deregisters.
-      for (const s of [...this.services].reverse()) {
-        try {
-          await s.stop();
-        } catch (err) {
-          this.logger.error({ err }, 'a service failed to stop');
-        }
-      }
-      // Last: the in-progress lists are empty now, the id is free for the next process.
-      await this.claim?.stop().catch((err: unknown) => this.logger.warn({ err }, 'could not release the node id claim'));
-    } finally {
-      this.claim = undefined;
-      this.services = [];
-      this.runners.clear();
-      if (this.redis && this.ownsRedis) await this.redis.quit().catch(() => this.redis?.disconnect());
-      this.redis = undefined;
-      this.state = 'stopped';
-      this.logger.info('worker stopped');
-      this.stoppedResolve();
+    } catch (err) {
+      this.logger.error({ err }, 'a queue runner failed to stop');
     }
+    // Services last: VerkNodes gives back our (now empty) in-progress lists and deregisters.
+    for (const s of [...this.services].reverse()) {
+      try {
+        await s.stop();
+      } catch (err) {
+        this.logger.error({ err }, 'a service failed to stop');
+      }
+    }
+    // Last: the in-progress lists are empty now, the id is free for the next process.
+    await this.claim?.stop().catch((err: unknown) => this.logger.warn({ err }, 'could not release the node id claim'));
+    return 'stopped';
+  }
+
+  /**
+   * stop()'s way out when Redis has not answered by the shutdown deadline plus REDIS_GRACE_MS
+   * (it is down, or hangs): stop() stops waiting for it and closes the connections this worker
+   * opened. (Closing alone is not enough: ioredis 5 leaves the commands queued while it waits to
+   * reconnect pending forever, redis/ioredis#2169.) Nothing is lost: acks not written and jobs
+   * not given back stay in this node's in-progress lists, which the next start with this node
+   * id (or, with generated ids, a peer's dead-node recovery) gives back; those jobs run again.
+   */
+  private abandonRedis(): void {
+    this.logger.error({ graceMs: REDIS_GRACE_MS }, 'Redis did not answer during shutdown: closing the connections; unwritten acks and unfinished jobs stay in this node\'s in-progress lists and run again after recovery');
+    for (const runner of this.runners.values()) runner.abandonRedis();
+    if (this.ownsRedis) this.redis?.disconnect();
   }
 
   // ---- queues ----------------------------------------------------------------------------

@@ -101,6 +101,17 @@ export async function connectChecked(url: string, extra: RedisOptions = {}): Pro
   return redis;
 }
 
+/**
+ * Closes a connection: with QUIT when it is up (replies still due arrive first), else at once.
+ * While the connection is down, a QUIT would wait in ioredis's offline queue behind the
+ * commands already waiting there, for as long as Redis stays away; closing at once rejects
+ * those commands instead ("Connection is closed."), so their callers learn they did not run.
+ */
+export async function closeConnection(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+  else redis.disconnect();
+}
+
 /** Every key matching `pattern`, over all SCAN pages (one page may be empty even when keys exist). */
 export async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
   const found = new Set<string>();
