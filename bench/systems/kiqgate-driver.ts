@@ -18,6 +18,9 @@ import { JOB_CLASS, QUEUE, type NodeDriver } from './types.js';
 export const driver: NodeDriver = {
   async openProducer(url) {
     const client = new Client({ redis: url });
+    // Connected before timing, as the other producers are (BullMQ's waitUntilReady, bare's SADD,
+    // Sidekiq's ping): else the first job's latency would carry the connection's setup.
+    await client.ready();
     return {
       async enqueueOne(args) {
         await client.enqueue({ class: JOB_CLASS, args, queue: QUEUE });
