@@ -133,7 +133,9 @@ export class Client {
 
   /**
    * Closes the connection (when the client opened it). Replies still due arrive first; if Redis
-   * cannot be reached, the calls still waiting for it reject ("Connection is closed.").
+   * cannot be reached, close() does not wait for it, and the calls still waiting for Redis never
+   * resolve: they reject ("Connection is closed."), or stay pending while ioredis is between two
+   * reconnect attempts (redis/ioredis#2169).
    */
   async close(): Promise<void> {
     if (this.owned) await closeConnection(this.redis);

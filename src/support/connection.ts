@@ -104,8 +104,9 @@ export async function connectChecked(url: string, extra: RedisOptions = {}): Pro
 /**
  * Closes a connection: with QUIT when it is up (replies still due arrive first), else at once.
  * While the connection is down, a QUIT would wait in ioredis's offline queue behind the
- * commands already waiting there, for as long as Redis stays away; closing at once rejects
- * those commands instead ("Connection is closed."), so their callers learn they did not run.
+ * commands already waiting there, for as long as Redis stays away. Closing at once rejects
+ * those commands ("Connection is closed."), except while ioredis waits between two reconnect
+ * attempts: then they stay pending (redis/ioredis#2169). Either way none reports success.
  */
 export async function closeConnection(redis: Redis): Promise<void> {
   if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
