@@ -76,6 +76,11 @@ export class Worker extends EngineEmitter implements EngineView {
 
   // ---- lifecycle -------------------------------------------------------------------------
 
+  /**
+   * Connects, claims the node id, recovers this node's in-progress jobs and starts fetching.
+   * Rejects when Redis refuses the login or does not answer within `connectTimeoutMs`; resolves
+   * without starting anything when stop() was called before it finished.
+   */
   async start(): Promise<void> {
     if (this.state !== 'idle') throw new Error(`worker cannot start: it is ${this.state}`);
     this.state = 'running';
@@ -88,6 +93,7 @@ export class Worker extends EngineEmitter implements EngineView {
     } catch (err) {
       this.abortStart(err);
     }
+    if (this.stopCalled()) return;
     defineScripts(redis);
     if (this.config.processing && !this.config.generateNodeId) {
       // Before any runner recovers "its" in-progress lists: they must not be another process's.
@@ -96,6 +102,10 @@ export class Worker extends EngineEmitter implements EngineView {
         await claim.start();
       } catch (err) {
         this.abortStart(err);
+      }
+      if (this.stopCalled()) {
+        await claim.stop().catch(() => undefined); // the id is free again for the next process
+        return;
       }
       this.claim = claim;
     }
@@ -116,6 +126,16 @@ export class Worker extends EngineEmitter implements EngineView {
     }
     for (const s of this.services) await s.start();
     this.logger.info('worker started');
+  }
+
+  /**
+   * Whether stop() was called while start() waited for Redis: stop() has closed what existed
+   * then, so start() must start nothing more (no runner would ever be stopped) and resolves.
+   */
+  private stopCalled(): boolean {
+    if (this.state === 'running') return false;
+    this.logger.info('stopped before the start completed: nothing started');
+    return true;
   }
 
   /** A start that failed before anything ran: the connection goes, the worker is stopped. */

@@ -93,3 +93,33 @@ it('Redis killed while jobs run: stop() returns and says it gave up on Redis', a
   expect(lines.some((l) => l.level === 50 && GAVE_UP.test(l.msg))).toBe(true);
   expect(lines.at(-1)?.msg).toBe('worker stopped');
 });
+
+it('stop() while start() still waits for Redis: once Redis answers, start() starts nothing', async () => {
+  server = await startRedisServer();
+  const admin = new Redis(server.url);
+  closers.push(() => admin.quit());
+  const ran: string[] = [];
+  // No ready check and no CLIENT SETINFO: the connection counts as up once TCP connects (the
+  // kernel accepts it even while Redis is frozen), so start()'s PING is sent and stop()'s QUIT
+  // queues behind it; both are answered only after the freeze.
+  const worker = testWorker({
+    redis: { host: '127.0.0.1', port: server.port, enableReadyCheck: false, disableClientInfo: true },
+    generateNodeId: true, queues: { default: 1 }, handlers: { J: (args) => { ran.push(String(args[0])); } },
+  });
+  await admin.lpush(worker.keys.queue('default'), job('J', 'after-stop'));
+
+  server.process.kill('SIGSTOP');
+  const started = worker.start().then(() => 'resolved', (err: Error) => `rejected: ${err.message}`);
+  await new Promise((r) => setTimeout(r, 200)); // connected, PING sent
+  const stopped = worker.stop();
+  server.process.kill('SIGCONT'); // start()'s PING is answered now, then stop()'s QUIT
+  await stopped;
+  expect(await started).toBe('resolved');
+
+  // Nothing runs: the job stays queued, no node registered, no connection of the worker left.
+  await new Promise((r) => setTimeout(r, 500));
+  expect(ran).toEqual([]);
+  expect(await admin.lrange(worker.keys.queue('default'), 0, -1)).toEqual([job('J', 'after-stop')]);
+  expect(await admin.scard(worker.keys.verkNodes)).toBe(0);
+  expect(((await admin.client('LIST')) as string).trim().split('\n')).toHaveLength(1); // admin's own
+});
