@@ -104,7 +104,9 @@ export class Worker extends EngineEmitter implements EngineView {
         this.abortStart(err);
       }
       if (this.stopCalled()) {
-        await claim.stop().catch(() => undefined); // the id is free again for the next process
+        // Ends the claim's heartbeat; its release may fail on the connection stop() closed, and
+        // the claim then lapses within two heartbeats.
+        void claim.stop().catch(() => undefined);
         return;
       }
       this.claim = claim;
