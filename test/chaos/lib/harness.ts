@@ -160,10 +160,12 @@ export async function inProgressNow(redis: Redis, queue: string): Promise<{ tota
 
 /**
  * A producer enqueuing ChaosJob at a steady rate through kiqgate's Client (its own connection,
- * reconnecting by itself). `acked` holds the jids whose LPUSH Redis answered, with the time.
+ * reconnecting by itself). `acked` holds the jids whose LPUSH Redis answered, with the time;
+ * `sentAt` the time each of those was sent (the call began).
  */
 export class SteadyProducer {
   readonly acked = new Map<string, number>();
+  readonly sentAt = new Map<string, number>();
   errors = 0;
   private running = false;
   private loop: Promise<void> | undefined;
@@ -203,11 +205,15 @@ export class SteadyProducer {
     let next = Date.now();
     while (this.running) {
       try {
+        const sent = Date.now();
         const jids = await this.client.enqueueBulk(Array.from({ length: batch }, () => ({
           class: 'ChaosJob', args: [this.opts.sleepMs()], queue: this.opts.queue ?? 'chaos',
         })));
         const t = Date.now();
-        for (const j of jids) this.acked.set(j, t);
+        for (const j of jids) {
+          this.acked.set(j, t);
+          this.sentAt.set(j, sent);
+        }
       } catch {
         this.errors++;
       }
