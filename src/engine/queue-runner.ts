@@ -25,6 +25,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { delay } from '../support/delay.js';
 import type { KeyLayout } from '../wire/index.js';
 import type { WorkerConfig } from './config.js';
 import type { RunningJob } from './engine-view.js';
@@ -60,13 +61,6 @@ interface Slot {
 const MAX_FETCH = 1000;
 
 const NO_JOBS: Buffer[] = [];
-
-function delay(ms: number): { promise: Promise<void>; cancel: () => void } {
-  let timer: NodeJS.Timeout | undefined;
-  let done!: () => void;
-  const promise = new Promise<void>((resolve) => { done = resolve; timer = setTimeout(resolve, ms); });
-  return { promise, cancel: () => { clearTimeout(timer); done(); } };
-}
 
 export class QueueRunner {
   readonly queueKey: string;

@@ -14,6 +14,7 @@ import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { KeyLayout, type Peer } from '../wire/index.js';
 import { closeConnection, openRedis } from '../support/connection.js';
+import { delay } from '../support/delay.js';
 import { redactText, redactUrl } from '../support/redact.js';
 import { type WorkerConfig, type WorkerOptions, ConfigError, resolveConfig } from './config.js';
 import type { EngineService, EngineView, RunningJob } from './engine-view.js';
@@ -202,12 +203,12 @@ export class Worker extends EngineEmitter implements EngineView {
     this.state = 'stopping';
     this.logger.info({ timeoutMs: this.config.shutdownTimeoutMs }, 'worker stopping');
     const deadline = Date.now() + this.config.shutdownTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const giveUp = new Promise<'gave up'>((resolve) => {
-      timer = setTimeout(() => resolve('gave up'), this.config.shutdownTimeoutMs + REDIS_GRACE_MS);
-    });
-    const outcome = await Promise.race([this.stopParts(deadline), giveUp]);
-    clearTimeout(timer);
+    const giveUp = delay(this.config.shutdownTimeoutMs + REDIS_GRACE_MS);
+    const outcome = await Promise.race([
+      this.stopParts(deadline).then(() => 'stopped' as const),
+      giveUp.promise.then(() => 'gave up' as const),
+    ]);
+    giveUp.cancel();
     if (outcome === 'gave up') this.abandonRedis();
     this.claim = undefined;
     this.services = [];
@@ -220,7 +221,7 @@ export class Worker extends EngineEmitter implements EngineView {
   }
 
   /** The scheduler, the runners (jobs finish by `deadline`), the services, then the node id claim. */
-  private async stopParts(deadline: number): Promise<'stopped'> {
+  private async stopParts(deadline: number): Promise<void> {
     try {
       await this.scheduler?.stop();
       await Promise.all([...this.runners.values()].map((r) => r.stop(deadline)));
@@ -237,7 +238,6 @@ export class Worker extends EngineEmitter implements EngineView {
     }
     // Last: the in-progress lists are empty now, the id is free for the next process.
     await this.claim?.stop().catch((err: unknown) => this.logger.warn({ err }, 'could not release the node id claim'));
-    return 'stopped';
   }
 
   /**
