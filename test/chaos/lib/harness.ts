@@ -160,12 +160,11 @@ export async function inProgressNow(redis: Redis, queue: string): Promise<{ tota
 
 /**
  * A producer enqueuing ChaosJob at a steady rate through kiqgate's Client (its own connection,
- * reconnecting by itself). `acked` holds the jids whose LPUSH Redis answered, with the time;
- * `sentAt` the time each of those was sent (the call began).
+ * reconnecting by itself). `acked` holds the jids whose LPUSH Redis answered, with when the call
+ * was sent and when its answer came.
  */
 export class SteadyProducer {
-  readonly acked = new Map<string, number>();
-  readonly sentAt = new Map<string, number>();
+  readonly acked = new Map<string, { sentAt: number; ackedAt: number }>();
   errors = 0;
   private running = false;
   private loop: Promise<void> | undefined;
@@ -205,15 +204,12 @@ export class SteadyProducer {
     let next = Date.now();
     while (this.running) {
       try {
-        const sent = Date.now();
+        const sentAt = Date.now();
         const jids = await this.client.enqueueBulk(Array.from({ length: batch }, () => ({
           class: 'ChaosJob', args: [this.opts.sleepMs()], queue: this.opts.queue ?? 'chaos',
         })));
-        const t = Date.now();
-        for (const j of jids) {
-          this.acked.set(j, t);
-          this.sentAt.set(j, sent);
-        }
+        const ackedAt = Date.now();
+        for (const j of jids) this.acked.set(j, { sentAt, ackedAt });
       } catch {
         this.errors++;
       }

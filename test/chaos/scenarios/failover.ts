@@ -96,10 +96,9 @@ export const failover: Scenario = {
       // after B's promotion and be lost with A's data (the split window, reported, not failed),
       // even when its reply came after the switch was seen; one sent after A's demotion cannot.
       const acked = [...producer.acked];
-      const sent = (j: string) => producer.sentAt.get(j)!;
-      const ackedBefore = acked.filter(([, t]) => t < failoverAt).map(([j]) => j);
-      const ackedDuring = acked.filter(([j, t]) => t >= failoverAt && sent(j) < demotedAt).map(([j]) => j);
-      const ackedAfter = acked.filter(([j]) => sent(j) >= demotedAt).map(([j]) => j);
+      const ackedBefore = acked.filter(([, t]) => t.ackedAt < failoverAt).map(([j]) => j);
+      const ackedDuring = acked.filter(([, t]) => t.ackedAt >= failoverAt && t.sentAt < demotedAt).map(([j]) => j);
+      const ackedAfter = acked.filter(([, t]) => t.sentAt >= demotedAt).map(([j]) => j);
       const all = acked.map(([j]) => j);
       await waitFor(() => tally(ackedAfter, runCounts(readRuns(ctx.dir))).lost.length === 0, ctx.quick ? 30_000 : 60_000, 250);
       await sleep(1_000);

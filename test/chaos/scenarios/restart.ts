@@ -88,8 +88,8 @@ export const restart: Scenario = {
       const freshAt = outages.at(-1)!.backAtMs;
       await sleep(phaseMs);
       await producer.stop();
-      const beforeWipe = [...producer.acked].filter(([, t]) => t < wipedAtMs).map(([j]) => j);
-      const afterFresh = [...producer.acked].filter(([, t]) => t >= freshAt).map(([j]) => j);
+      const beforeWipe = [...producer.acked].filter(([, t]) => t.ackedAt < wipedAtMs).map(([j]) => j);
+      const afterFresh = [...producer.acked].filter(([, t]) => t.ackedAt >= freshAt).map(([j]) => j);
       await waitFor(() => tally(afterFresh, runCounts(readRuns(ctx.dir))).lost.length === 0, drainA, 250);
       const counts = runCounts(readRuns(ctx.dir));
       const tB = tally(afterFresh, counts);
