@@ -1,16 +1,21 @@
 /**
- * The engine's Lua scripts (`lua/*.lua`), registered on a connection with ioredis
- * `defineCommand`, and typed calls to their Buffer variants.
+ * The engine's Lua scripts (`lua/*.lua`) and typed calls to them.
  *
- * defineCommand sends EVALSHA and falls back to EVAL on NOSCRIPT, so a `SCRIPT FLUSH` or a
- * Redis restart is survived without a reload step. Every call goes through the `…Buffer`
- * variant: replies stay bytes, so a payload that is not valid UTF-8 is never turned into
- * U+FFFD and can still be named exactly by LREM/ZREM.
+ * On a connection, a call is EVALSHA, or EVAL with the script body where Redis may not have it
+ * (the first call on each socket, and after a NOSCRIPT answer), so a `SCRIPT FLUSH` or a
+ * restarted Redis is survived without a reload step; the command is emptied once settled
+ * (support/released-command.ts says why a worker needs that).
+ * On a pipeline, a call goes through the script registered on the connection with ioredis
+ * `defineCommand` (`defineScripts`), which does the same fallback for each call itself.
+ * Replies are always Buffers: a payload that is not valid UTF-8 is never turned into U+FFFD
+ * and can still be named exactly by LREM/ZREM.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ChainableCommander, Redis } from 'ioredis';
+import { type ChainableCommander, Command, Redis } from 'ioredis';
+import { sendReleasing } from '../support/released-command.js';
 
 type Arg = string | Buffer | number;
 
@@ -58,7 +63,47 @@ export function defineScripts(redis: Redis): void {
 
 type Target = Redis | ChainableCommander;
 
+const shas = new Map<ScriptName, string>();
+
+function shaOf(name: ScriptName): string {
+  let sha = shas.get(name);
+  if (sha === undefined) {
+    sha = createHash('sha1').update(loadSources().get(name)!).digest('hex');
+    shas.set(name, sha);
+  }
+  return sha;
+}
+
+/** Per socket of a connection (ioredis opens a new one at each reconnect): the scripts sent there with EVAL. */
+const sentWithBody = new WeakMap<object, Set<ScriptName>>();
+
+/**
+ * A script call on a connection, each command emptied once settled (support/released-command.ts
+ * says why a worker needs that). As ioredis's own script commands do, the first call of a script
+ * on a socket is EVAL with the body (a new socket may be a restarted or failed-over Redis); later
+ * calls are EVALSHA, sent again as EVAL if Redis answers NOSCRIPT (after a `SCRIPT FLUSH`).
+ */
+async function evalScript(redis: Redis, name: ScriptName, args: Arg[]): Promise<unknown> {
+  const numKeys = SCRIPTS[name][1];
+  const withBody = () => sendReleasing(redis, new Command('eval', [loadSources().get(name)!, numKeys, ...args], { replyEncoding: null }));
+  // Before the connection is ready the command waits in ioredis's queue for a socket not known yet.
+  const socket = redis.status === 'ready' ? redis.stream : undefined;
+  let sent = socket && sentWithBody.get(socket);
+  if (socket && !sent) sentWithBody.set(socket, (sent = new Set()));
+  if (!sent?.has(name)) {
+    sent?.add(name);
+    return withBody();
+  }
+  try {
+    return await sendReleasing(redis, new Command('evalsha', [shaOf(name), numKeys, ...args], { replyEncoding: null }));
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+    return withBody();
+  }
+}
+
 function call(target: Target, name: ScriptName, args: Arg[]): unknown {
+  if (target instanceof Redis) return evalScript(target, name, args);
   const fn = (target as unknown as Record<string, (...a: Arg[]) => unknown>)[`${name}Buffer`];
   if (typeof fn !== 'function') throw new Error(`kiqgate: script ${name} is not defined on this connection (call defineScripts first)`);
   return fn.apply(target, args);

@@ -1,10 +1,12 @@
 /**
  * Scenario "scriptflush": `SCRIPT FLUSH` mid-run, several times, while 2 worker processes
- * fetch (fetch-2.lua), promote scheduled jobs (promote-3.lua) and recover nodes (requeue-2.lua).
+ * fetch (ack-and-fetch-5.lua), promote scheduled jobs (promote-3.lua) and recover nodes
+ * (requeue-2.lua).
  *
- * Every script call of the engine goes through ioredis `defineCommand`, which answers NOSCRIPT
- * by sending the script body with EVAL. Pass: every job runs once, `stat:failed` is 0, retry and
- * dead stay empty, nothing is left in a queue or an in-progress list (no stuck runner), no crash.
+ * Every script call of the engine answers NOSCRIPT by sending the script body with EVAL (its own
+ * EVALSHA call on a connection, ioredis `defineCommand` in a pipeline): src/engine/scripts.ts.
+ * Pass: every job runs once, `stat:failed` is 0, retry and dead stay empty, nothing is left in
+ * a queue or an in-progress list (no stuck runner), no crash.
  */
 import { Redis } from 'ioredis';
 import { Client } from '../../../src/client/index.js';
