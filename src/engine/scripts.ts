@@ -32,7 +32,9 @@ const SCRIPTS = {
 
 export type ScriptName = keyof typeof SCRIPTS;
 
-let sources: Map<ScriptName, string> | undefined;
+interface Script { lua: string; sha: string; numKeys: number }
+
+let loaded: Map<ScriptName, Script> | undefined;
 
 /** Finds `lua/` from the source tree (src/engine) or the bundle (dist). */
 function luaDir(): string {
@@ -43,11 +45,14 @@ function luaDir(): string {
   throw new Error(`kiqgate: cannot find the lua/ scripts directory near ${here}`);
 }
 
-function loadSources(): Map<ScriptName, string> {
-  if (sources) return sources;
+function loadScripts(): Map<ScriptName, Script> {
+  if (loaded) return loaded;
   const dir = luaDir();
-  sources = new Map((Object.keys(SCRIPTS) as ScriptName[]).map((n) => [n, readFileSync(join(dir, SCRIPTS[n][0]), 'utf8')]));
-  return sources;
+  loaded = new Map((Object.keys(SCRIPTS) as ScriptName[]).map((n) => {
+    const lua = readFileSync(join(dir, SCRIPTS[n][0]), 'utf8');
+    return [n, { lua, sha: createHash('sha1').update(lua).digest('hex'), numKeys: SCRIPTS[n][1] }];
+  }));
+  return loaded;
 }
 
 const defined = new WeakSet<Redis>();
@@ -55,27 +60,25 @@ const defined = new WeakSet<Redis>();
 /** Registers every script on `redis` (once per connection object). */
 export function defineScripts(redis: Redis): void {
   if (defined.has(redis)) return;
-  for (const [name, lua] of loadSources()) {
-    redis.defineCommand(name, { numberOfKeys: SCRIPTS[name][1], lua });
+  for (const [name, { lua, numKeys }] of loadScripts()) {
+    redis.defineCommand(name, { numberOfKeys: numKeys, lua });
   }
   defined.add(redis);
 }
 
 type Target = Redis | ChainableCommander;
 
-const shas = new Map<ScriptName, string>();
-
-function shaOf(name: ScriptName): string {
-  let sha = shas.get(name);
-  if (sha === undefined) {
-    sha = createHash('sha1').update(loadSources().get(name)!).digest('hex');
-    shas.set(name, sha);
-  }
-  return sha;
-}
-
 /** Per socket of a connection (ioredis opens a new one at each reconnect): the scripts sent there with EVAL. */
 const sentWithBody = new WeakMap<object, Set<ScriptName>>();
+
+/** Whether `name` went out with its body on `socket` already; from now on it has. */
+function sentBefore(socket: object, name: ScriptName): boolean {
+  let sent = sentWithBody.get(socket);
+  if (!sent) sentWithBody.set(socket, (sent = new Set()));
+  if (sent.has(name)) return true;
+  sent.add(name);
+  return false;
+}
 
 /**
  * A script call on a connection, each command emptied once settled (support/released-command.ts
@@ -84,21 +87,16 @@ const sentWithBody = new WeakMap<object, Set<ScriptName>>();
  * calls are EVALSHA, sent again as EVAL if Redis answers NOSCRIPT (after a `SCRIPT FLUSH`).
  */
 async function evalScript(redis: Redis, name: ScriptName, args: Arg[]): Promise<unknown> {
-  const numKeys = SCRIPTS[name][1];
-  const withBody = () => sendReleasing(redis, new Command('eval', [loadSources().get(name)!, numKeys, ...args], { replyEncoding: null }));
+  const { lua, sha, numKeys } = loadScripts().get(name)!;
+  const send = (command: 'eval' | 'evalsha', script: string) =>
+    sendReleasing(redis, new Command(command, [script, numKeys, ...args], { replyEncoding: null }));
   // Before the connection is ready the command waits in ioredis's queue for a socket not known yet.
-  const socket = redis.status === 'ready' ? redis.stream : undefined;
-  let sent = socket && sentWithBody.get(socket);
-  if (socket && !sent) sentWithBody.set(socket, (sent = new Set()));
-  if (!sent?.has(name)) {
-    sent?.add(name);
-    return withBody();
-  }
+  if (redis.status !== 'ready' || !sentBefore(redis.stream, name)) return send('eval', lua);
   try {
-    return await sendReleasing(redis, new Command('evalsha', [shaOf(name), numKeys, ...args], { replyEncoding: null }));
+    return await send('evalsha', sha);
   } catch (err) {
     if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-    return withBody();
+    return send('eval', lua);
   }
 }
 
