@@ -56,11 +56,26 @@ function randomSlice(n: number): Buffer {
   return out;
 }
 
+// The same CSPRNG bytes for Sidekiq's hex jids, hex-encoded a block at a time: one hex
+// conversion per 2 KiB of random bytes instead of a Buffer slice and conversion per jid.
+let hexPool = '';
+let hexOffset = 0;
+
+function randomHex(chars: number): string {
+  if (hexOffset + chars > hexPool.length) {
+    hexPool = randomSlice(2048).toString('hex');
+    hexOffset = 0;
+  }
+  const out = hexPool.slice(hexOffset, hexOffset + chars);
+  hexOffset += chars;
+  return out;
+}
+
 /** A new job id in the peer's own shape, from a CSPRNG. */
 export function newJid(peer: Peer): string {
   switch (PEER_TRAITS[peer].family) {
     case 'sidekiq':
-      return randomSlice(12).toString('hex'); // SecureRandom.hex(12): 24 lowercase hex
+      return randomHex(24); // SecureRandom.hex(12): 24 lowercase hex
     case 'verk': {
       // Verk: 8 random bytes as two unsigned 32-bit big-endian integers, printed in decimal, concatenated.
       const b = randomSlice(8);

@@ -2,9 +2,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  JsonNumber, JsonObject, type JsonValue, type NativeJson, PEERS, WireError, decodeJob, normalizeJob, parseJson, stringifyJson,
+  JsonNumber, JsonObject, type JsonValue, type NativeJson, PEERS, WireError, decodeJob, newJid, normalizeJob, parseJson, stringifyJson,
 } from '../../src/wire/index.js';
-import { formatNumber } from '../../src/wire/json.js';
+import { formatNumber, quoteString } from '../../src/wire/json.js';
 
 /** Any string of UTF-16 code units, lone surrogates and control characters included. */
 const anyString = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 20 });
@@ -49,6 +49,27 @@ describe('lossless codec', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('the writer\'s fast paths write what JSON.stringify writes', () => {
+  it('quoteString, for any string (quotes, backslashes, controls, lone and paired surrogates)', () => {
+    const tricky = fc.constantFrom('', '"', '\\', '\u0000', '\u001f', '\u007f', '\u2028', '\ud800', '\udfff', '\ud83d\ude00', 'é', 'a"b');
+    fc.assert(fc.property(fc.oneof(anyString, fc.string({ unit: 'binary' }), tricky), (s) => {
+      expect(quoteString(s)).toBe(JSON.stringify(s));
+    }), { numRuns: 5000 });
+  });
+
+  it('formatNumber, for any double (-0, subnormals, exponents, infinities and NaN included)', () => {
+    fc.assert(fc.property(fc.oneof(fc.double(), fc.constantFrom(-0, 5e-324, 1e21, 1e-7, 2 ** 53 + 2, Infinity, NaN)), (d) => {
+      expect(formatNumber(d)).toBe(JSON.stringify(d));
+    }), { numRuns: 5000 });
+  });
+
+  it('Sidekiq jids are 24 lowercase hex digits, all distinct across many pool refills', () => {
+    const jids = Array.from({ length: 20_000 }, () => newJid('sidekiq7'));
+    for (const jid of jids) expect(jid).toMatch(/^[0-9a-f]{24}$/);
+    expect(new Set(jids).size).toBe(jids.length);
   });
 });
 
