@@ -29,9 +29,10 @@ const top = (s: BenchSystem) => s.drainConcurrencies.at(-1)!;
 
 /**
  * The cost workload's second case: the top drain again with the V8 setting README's Deployment
- * section recommends where worker memory matters, given to every Node worker alike. V8 grows
- * its young generation to the default maximum (16 MB semi-spaces, 34 MB) within a second of a
- * busy drain, and only the process's command line can lower that maximum.
+ * section gives where worker memory is tight, to every Node worker alike. V8 grows a young
+ * generation whose objects survive scavenges, up to the default maximum (16 MB semi-spaces,
+ * 34 MB committed: BullMQ's and the bare consumer's workers reach it within a second of a
+ * drain, kiqgate's stays at 8 MB semi-spaces), and only the command line lowers that maximum.
  */
 const CAPPED = { case: 'top-semi2', flags: ['--max-semi-space-size=2'], label: 'node --max-semi-space-size=2' } as const;
 

@@ -39,7 +39,7 @@ const USAGE = `kiqgate worker --require ./workers.js [options]
 ${tlsFlagsHelp(26)}
 
 Environment: REDIS_URL, KIQGATE_QUEUES, KIQGATE_NODE_ID, KIQGATE_SHUTDOWN_TIMEOUT_MS, ... (KIQGATE_*)
-Memory: NODE_OPTIONS=--max-semi-space-size=2 keeps a busy worker's V8 young generation small
+Memory: where it is tight, NODE_OPTIONS=--max-semi-space-size=2 caps the V8 young generation
         (README, "Worker memory").`;
 
 function isHandlerLike(v: unknown): v is Handler | HandlerDefinition {
