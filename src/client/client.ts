@@ -178,8 +178,7 @@ export class Client {
       // 2026-12-03 (40,000 jobs, variants interleaved per 1,000): corked into one writev, 85-94
       // µs per job against 75-83, with more client CPU; both commands' bytes joined into one
       // write (through sendCommand's stream argument), 1-2 µs less CPU but slower per job.
-      const replies = [this.redis.sadd(this.keys.queues, j.queue), this.redis.lpush(key, j.payload)];
-      await Promise.all(replies);
+      await Promise.all([this.redis.sadd(this.keys.queues, j.queue), this.redis.lpush(key, j.payload)]);
       return;
     }
     const now = jobs.filter((j) => j.runAtMs === undefined);
