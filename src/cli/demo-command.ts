@@ -59,7 +59,9 @@ export async function run(argv: string[]): Promise<number> {
       queues: { default: 10, critical: 5 },
       pollIntervalMs: 500,
       shutdownTimeoutMs: 5000,
-      logger: pino({ level: values.verbose ? 'info' : 'warn' }),
+      // The demo's own lines tell the story; the worker's JSON log joins them only with --verbose
+      // (at warn, FlakyJob's planned failure would print a raw JSON line in the middle).
+      logger: pino({ level: values.verbose ? 'info' : 'error' }),
       handlers: {
         HardJob: (args, ctx) => { say(`  ran HardJob      (Sidekiq 7 job, queue ${ctx.queue}) args=${show(args)}`); finished(); },
         ExampleWorker: (args) => { say(`  ran ExampleWorker (Verk job, args stored as a JSON string) args=${show(args)}`); finished(); },
@@ -82,6 +84,8 @@ export async function run(argv: string[]): Promise<number> {
     });
     await worker.start();
 
+    // The worker is already running: jobs run as they arrive, so say so before the first one does.
+    say(`enqueuing ${expected} jobs as Sidekiq 7 and Verk would; the worker runs them as they arrive:`);
     const sidekiq = new Client({ redis: target.url, namespace: NAMESPACE, peer: 'sidekiq7' });
     const verk = new Client({ redis: target.url, namespace: NAMESPACE, peer: 'verk' });
     try {
@@ -95,7 +99,6 @@ export async function run(argv: string[]): Promise<number> {
       await sidekiq.close();
       await verk.close();
     }
-    say(`enqueued ${expected} jobs; processing...`);
     const timeout = setTimeout(() => resolveAll(), 60_000);
     await allDone;
     clearTimeout(timeout);

@@ -18,6 +18,15 @@ describe('kiqgate demo', () => {
     expect(r.stdout).toContain('ran ExampleWorker (Verk job, args stored as a JSON string) args=[1,2]');
     expect(r.stdout).toContain('ran FlakyJob     on its retry (retry_count 0)');
     expect(r.stdout).toMatch(/done: 205 jobs ran; stat:processed=206, stat:failed=1/);
+    // Plain lines for a person: no JSON log line mixed in (FlakyJob's planned failure included),
+    // and the enqueue is announced before the first job runs, never after.
+    const lines = r.stdout.split('\n').filter((l) => l !== '');
+    expect(lines.filter((l) => l.trimStart().startsWith('{'))).toEqual([]);
+    const announced = lines.findIndex((l) => l.startsWith('enqueuing 205 jobs'));
+    const firstRan = lines.findIndex((l) => l.includes('ran '));
+    expect(announced).toBeGreaterThanOrEqual(0);
+    expect(announced).toBeLessThan(firstRan);
+    expect(r.stdout).not.toContain('processing...');
     // The private server is gone after exit.
     const { portAnswers } = await import('../../src/support/redis-server.js');
     expect(await portAnswers('127.0.0.1', Number(port))).toBe(false);
