@@ -99,7 +99,7 @@ export async function runJob(raw: Buffer, queue: string, signal: AbortSignal, de
     job = decodeJob(raw, { maxBytes: config.maxPayloadBytes });
   } catch (err) {
     const error = err instanceof WireError ? err : new WireError('invalid_json', errorMessageOf(err));
-    logger.error({ queue, code: error.code, field: error.field, bytes: raw.length, err: error.message }, 'undecodable payload: moved to dead with its raw bytes');
+    logger.error({ queue, code: error.code, field: error.field, bytes: raw.length, err: error.message }, 'undecodable payload: moved to dead, exact bytes in raw_base64');
     return { kind: 'undecodable', error, atMs: nowMs() };
   }
 
