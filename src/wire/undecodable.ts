@@ -105,18 +105,8 @@ export function undecodableEntry(raw: Buffer, info: UndecodableInfo, atMs: numbe
   return { payload: stringifyJson(JsonObject.from(pairs)), scoreSeconds: floatSeconds(atMs), jid };
 }
 
-/**
- * The exact original bytes kept in a dead entry written by {@link undecodableEntry}, or
- * undefined when `entry` is not such an entry (or its byte count does not match: a damaged copy).
- *
- * ```ts
- * for (const m of await redis.zrangeBuffer('dead', 0, -1)) {
- *   const original = undecodableOriginal(m);
- *   if (original) console.log(original.length, original.toString('latin1'));
- * }
- * ```
- */
-export function undecodableOriginal(entry: Buffer | string): Buffer | undefined {
+/** The bytes one wrapper holds, or undefined when `entry` is not a wrapper (or a damaged one). */
+function unwrapOnce(entry: Buffer | string): Buffer | undefined {
   let doc: unknown;
   try {
     doc = JSON.parse(typeof entry === 'string' ? entry : entry.toString('utf8'));
@@ -128,5 +118,33 @@ export function undecodableOriginal(entry: Buffer | string): Buffer | undefined 
   if (d.class !== UNDECODABLE_CLASS || typeof d.raw_base64 !== 'string') return undefined;
   const bytes = Buffer.from(d.raw_base64, 'base64');
   if (typeof d.raw_bytes === 'number' && d.raw_bytes !== bytes.length) return undefined;
+  return bytes;
+}
+
+/** Wrappers inside wrappers unwrapped at most this deep. */
+const MAX_NESTING = 32;
+
+/**
+ * The exact original bytes kept in a dead entry written by {@link undecodableEntry}, or
+ * undefined when `entry` is not such an entry (or its byte count does not match: a damaged copy).
+ *
+ * A wrapper can hold a wrapper: when an operator retries the entry of a payload near the size
+ * limit, the entry (a third larger) is itself over the limit when fetched again, and is wrapped
+ * in turn. The original is the innermost payload, so wrappers are unwrapped down to it.
+ *
+ * ```ts
+ * for (const m of await redis.zrangeBuffer('dead', 0, -1)) {
+ *   const original = undecodableOriginal(m);
+ *   if (original) console.log(original.length, original.toString('latin1'));
+ * }
+ * ```
+ */
+export function undecodableOriginal(entry: Buffer | string): Buffer | undefined {
+  let bytes = unwrapOnce(entry);
+  for (let depth = 1; bytes !== undefined && depth < MAX_NESTING; depth++) {
+    const inner = unwrapOnce(bytes);
+    if (inner === undefined) break;
+    bytes = inner;
+  }
   return bytes;
 }

@@ -81,4 +81,12 @@ describe('undecodableEntry / undecodableOriginal', () => {
     expect(undecodableOriginal(JSON.stringify({ ...entry, raw_bytes: 4 }))).toBeUndefined();
     expect(undecodableOriginal(JSON.stringify(entry))?.toString()).toBe('[1,2]');
   });
+
+  it('a wrapper wrapped again (an operator retried an entry now over the size limit) gives back the innermost bytes', () => {
+    const raw = Buffer.from([0x7b, 0xff, 0x7d]);
+    const once = wrap(raw).payload;
+    const twice = undecodableEntry(Buffer.from(once), { code: 'too_large', message: 'over the limit', queue: 'q', from: 'queue:q' }, AT, 'sidekiq7').payload;
+    expect(undecodableOriginal(twice)?.equals(raw)).toBe(true);
+    expect(undecodableOriginal(once)?.equals(raw)).toBe(true);
+  });
 });
