@@ -3,7 +3,7 @@
  *
  * This file never talks to Redis and never throws: whatever the payload or the handler does,
  * the caller gets a {@link JobResult} saying what to write (ack, retry/dead entry, drop, or
- * the raw bytes to dead). The queue runner writes results in batches; that split keeps the
+ * undecodable: the tick batch writes the payload's Kiqgate::UndecodablePayload dead entry). The queue runner writes results in batches; that split keeps the
  * per-job path free of round trips.
  */
 import type { Logger } from 'pino';
