@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { CASES } from '../../scripts/make-malformed.js';
 import {
-  PREVIEW_CHARS, UNDECODABLE_CLASS, WireError, decodeJob, undecodableEntry, undecodableOriginal,
+  PREVIEW_CHARS, UNDECODABLE_CLASS, WireError, decodeJob, undecodableEntry, undecodableOriginal, validateJobShape, validateRetryFields,
 } from '../../src/wire/index.js';
 
 const AT = 1795872486590.039;
@@ -71,6 +71,15 @@ describe('undecodableEntry / undecodableOriginal', () => {
     expect(s8.scoreSeconds).toBe('1795872486.590039');
     expect(s7.jid).toMatch(/^[0-9a-f]{24}$/);
     expect(s7.jid).not.toBe(s8.jid);
+  });
+
+  it("the entry matches each Sidekiq version's job schema (as written and as read) and its retry-field schema", () => {
+    for (const peer of ['sidekiq6', 'sidekiq7', 'sidekiq8'] as const) {
+      const e = JSON.parse(wrap(Buffer.from('[1,2,3]'), peer).payload) as unknown;
+      expect(validateJobShape(peer, e), peer).toBeNull();
+      expect(validateJobShape(peer, e, 'readable'), peer).toBeNull();
+      expect(validateRetryFields(e), peer).toBeNull();
+    }
   });
 
   it('undecodableOriginal refuses what is not such an entry, or a damaged one', () => {
