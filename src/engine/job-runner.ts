@@ -3,7 +3,7 @@
  *
  * This file never talks to Redis and never throws: whatever the payload or the handler does,
  * the caller gets a {@link JobResult} saying what to write (ack, retry/dead entry, drop, or
- * the raw bytes to dead). The queue runner writes results in batches; that split keeps the
+ * undecodable: the tick batch writes the payload's Kiqgate::UndecodablePayload dead entry). The queue runner writes results in batches; that split keeps the
  * per-job path free of round trips.
  */
 import type { Logger } from 'pino';
@@ -99,7 +99,7 @@ export async function runJob(raw: Buffer, queue: string, signal: AbortSignal, de
     job = decodeJob(raw, { maxBytes: config.maxPayloadBytes });
   } catch (err) {
     const error = err instanceof WireError ? err : new WireError('invalid_json', errorMessageOf(err));
-    logger.error({ queue, code: error.code, field: error.field, bytes: raw.length, err: error.message }, 'undecodable payload: moved to dead with its raw bytes');
+    logger.error({ queue, code: error.code, field: error.field, bytes: raw.length, err: error.message }, 'undecodable payload: moved to dead, exact bytes in raw_base64');
     return { kind: 'undecodable', error, atMs: nowMs() };
   }
 

@@ -7,17 +7,18 @@
  * - payloads are never decoded in Lua: the new bytes (enqueued_at updated, every other byte
  *   kept) are computed here with `promotedPayload`, and promote-3.lua pushes them only if it
  *   removed the old member, so two schedulers racing over one set never duplicate a job;
- * - a member that cannot be decoded goes to `dead` with its exact bytes (bury-3.lua) instead of
- *   staying at the head of the set forever or being lost;
+ * - a member that cannot be decoded goes to `dead`, wrapped with its exact bytes in a job hash
+ *   every peer's tools can read (wire/undecodable.ts, bury-2.lua), instead of staying at the head
+ *   of the set forever or being lost;
  * - polls are jittered around the average interval (U[0.5·avg, 1.5·avg), as Sidekiq with fewer
  *   than 10 processes), and a full page of due jobs is followed by another poll at once.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { type KeyLayout, PEER_TRAITS, WireError, decodeJob, floatSeconds, promotedPayload } from '../wire/index.js';
+import { type KeyLayout, PEER_TRAITS, WireError, decodeJob, floatSeconds, promotedPayload, undecodableEntry } from '../wire/index.js';
 import type { WorkerConfig } from './config.js';
 import { scripts } from './scripts.js';
-import { deadErrorRecord, deadErrorsKey, deadTrim } from './tick-batch.js';
+import { deadTrim } from './tick-batch.js';
 
 /** Members read per poll page. */
 const PAGE = 100;
@@ -89,10 +90,13 @@ export class Scheduler {
           });
         } catch (err) {
           const e = err instanceof WireError ? err : new WireError('invalid_json', String(err));
-          this.logger.error({ set: setKey, code: e.code, err: e.message, bytes: member.length }, 'undecodable member: moved to dead with its raw bytes');
-          const rec = deadErrorRecord(member, e.message, e.code, now);
-          scripts.bury(pipe, { set: setKey, dead: this.keys.dead, errors: deadErrorsKey(this.keys) }, {
-            member, score: floatSeconds(now), ...deadTrim(this.config, now), errorField: rec.field, errorValue: rec.value,
+          // Its queue cannot be read from it: an operator's Retry sends the entry to `default`.
+          const dead = undecodableEntry(member, {
+            code: e.code, message: e.message, field: e.field, queue: 'default', from: setKey === this.keys.retry ? 'retry' : 'schedule',
+          }, now, this.config.peer);
+          this.logger.error({ set: setKey, code: e.code, err: e.message, bytes: member.length, jid: dead.jid }, 'undecodable member: moved to dead, exact bytes in raw_base64');
+          scripts.bury(pipe, { set: setKey, dead: this.keys.dead }, {
+            member, entry: dead.payload, score: dead.scoreSeconds, ...deadTrim(this.config, now),
           });
         }
       }

@@ -24,9 +24,9 @@ const SCRIPTS = {
   kgAckFetch: ['ack-and-fetch-5.lua', 5],
   kgRequeue: ['requeue-2.lua', 2],
   kgGiveBack: ['give-back-2.lua', 2],
-  kgFail: ['fail-3.lua', 3],
+  kgFail: ['fail-2.lua', 2],
   kgPromote: ['promote-3.lua', 3],
-  kgBury: ['bury-3.lua', 3],
+  kgBury: ['bury-2.lua', 2],
   kgSwapClaim: ['swap-claim-1.lua', 1],
 } as const;
 
@@ -126,14 +126,15 @@ export const scripts = {
   giveBack(t: Target, inProgressKey: string, queueKey: string, members: Buffer[]) {
     return call(t, 'kgGiveBack', [inProgressKey, queueKey, ...members]) as Promise<number>;
   },
-  fail(t: Target, keys: { inProgress: string; target: string; errors: string }, a: { raw: Buffer; entry: Buffer | string; score: string; trimBelow: string; keep: number; errorField: string; errorValue: string }) {
-    return call(t, 'kgFail', [keys.inProgress, keys.target, keys.errors, a.raw, a.entry, a.score, a.trimBelow, a.keep, a.errorField, a.errorValue]) as Promise<number>;
+  fail(t: Target, keys: { inProgress: string; target: string }, a: { raw: Buffer; entry: Buffer | string; score: string; trimBelow: string; keep: number }) {
+    return call(t, 'kgFail', [keys.inProgress, keys.target, a.raw, a.entry, a.score, a.trimBelow, a.keep]) as Promise<number>;
   },
   promote(t: Target, keys: { set: string; queue: string; queues: string }, a: { member: Buffer; payload: string; queueName: string }) {
     return call(t, 'kgPromote', [keys.set, keys.queue, keys.queues, a.member, a.payload, a.queueName]) as Promise<number>;
   },
-  bury(t: Target, keys: { set: string; dead: string; errors: string }, a: { member: Buffer; score: string; trimBelow: string; keep: number; errorField: string; errorValue: string }) {
-    return call(t, 'kgBury', [keys.set, keys.dead, keys.errors, a.member, a.score, a.trimBelow, a.keep, a.errorField, a.errorValue]) as Promise<number>;
+  /** Compare and move: `a.member` leaves `keys.set` and `a.entry` (the undecodable-payload entry) enters dead. */
+  bury(t: Target, keys: { set: string; dead: string }, a: { member: Buffer; entry: string; score: string; trimBelow: string; keep: number }) {
+    return call(t, 'kgBury', [keys.set, keys.dead, a.member, a.entry, a.score, a.trimBelow, a.keep]) as Promise<number>;
   },
   /**
    * Compare and set a node-id claim ('' expected = none; '' next = delete). Resolves to the claim

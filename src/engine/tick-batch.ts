@@ -7,9 +7,8 @@
  * job's write is still atomic on its own (a LREM; or the fail script, which moves the job from
  * in-progress to retry/dead in one step), and a job is only acked after it finished.
  */
-import { createHash } from 'node:crypto';
 import type { ChainableCommander } from 'ioredis';
-import { type KeyLayout, floatSeconds, nowMs } from '../wire/index.js';
+import { type KeyLayout, floatSeconds, nowMs, undecodableEntry } from '../wire/index.js';
 import type { WorkerConfig } from './config.js';
 import type { JobResult } from './job-runner.js';
 import { scripts } from './scripts.js';
@@ -17,22 +16,9 @@ import { scripts } from './scripts.js';
 /** Sidekiq's daily stat keys live for 5 years. */
 export const DAILY_STAT_TTL = 157_680_000;
 
-/** The companion hash recording why an undecodable payload went to dead (field = sha1 of the bytes). */
-export function deadErrorsKey(keys: KeyLayout): string {
-  return keys.key('kiqgate:dead_errors');
-}
-
 /** The dead-set trim arguments: entries older than `now - timeout`, and beyond the newest N. */
 export function deadTrim(config: WorkerConfig, atMs: number): { trimBelow: string; keep: number } {
   return { trimBelow: floatSeconds(atMs - config.deadTimeoutSeconds * 1000), keep: config.deadMaxJobs };
-}
-
-/** The dead_errors record of an undecodable payload. */
-export function deadErrorRecord(raw: Buffer, message: string, code: string, atMs: number): { field: string; value: string } {
-  return {
-    field: createHash('sha1').update(raw).digest('hex'),
-    value: JSON.stringify({ error_message: message, error_class: 'WireError', code, failed_at: Number(floatSeconds(atMs)) }),
-  };
 }
 
 /** What the next ack-and-fetch call carries: the acks and the processed counts of the tick. */
@@ -97,11 +83,13 @@ export class TickBatch {
   writeFailures(pipe: ChainableCommander): void {
     const { keys, config, inProgressKey } = this;
     for (const { raw, result } of this.others) {
-      const errors = deadErrorsKey(keys);
       if (result.kind === 'undecodable') {
-        const rec = deadErrorRecord(raw, result.error.message, result.error.code, result.atMs);
-        scripts.fail(pipe, { inProgress: inProgressKey, target: keys.dead, errors }, {
-          raw, entry: raw, score: floatSeconds(result.atMs), ...deadTrim(config, result.atMs), errorField: rec.field, errorValue: rec.value,
+        const { error } = result;
+        const dead = undecodableEntry(raw, {
+          code: error.code, message: error.message, field: error.field, queue: this.queue, from: `queue:${this.queue}`,
+        }, result.atMs, config.peer);
+        scripts.fail(pipe, { inProgress: inProgressKey, target: keys.dead }, {
+          raw, entry: dead.payload, score: dead.scoreSeconds, ...deadTrim(config, result.atMs),
         });
         continue;
       }
@@ -109,12 +97,12 @@ export class TickBatch {
       if (o.kind === 'drop') {
         pipe.lrem(inProgressKey, -1, raw);
       } else if (o.kind === 'retry') {
-        scripts.fail(pipe, { inProgress: inProgressKey, target: keys.retry, errors }, {
-          raw, entry: o.payload, score: o.scoreSeconds, trimBelow: '', keep: 0, errorField: '', errorValue: '',
+        scripts.fail(pipe, { inProgress: inProgressKey, target: keys.retry }, {
+          raw, entry: o.payload, score: o.scoreSeconds, trimBelow: '', keep: 0,
         });
       } else {
-        scripts.fail(pipe, { inProgress: inProgressKey, target: keys.dead, errors }, {
-          raw, entry: o.payload, score: o.scoreSeconds, ...deadTrim(config, Number(o.scoreSeconds) * 1000), errorField: '', errorValue: '',
+        scripts.fail(pipe, { inProgress: inProgressKey, target: keys.dead }, {
+          raw, entry: o.payload, score: o.scoreSeconds, ...deadTrim(config, Number(o.scoreSeconds) * 1000),
         });
       }
     }

@@ -144,8 +144,8 @@ export function failureOutcome(job: DecodedJob, fetchedQueue: string, info: Fail
 }
 
 /**
- * The dead entry for a payload that could not be decoded at all: the exact raw bytes, as
- * Sidekiq does for invalid JSON (kiqgate never rewrites what it cannot read).
+ * The peer's default dead-set limits (entries kept, max age). A payload that could not be
+ * decoded at all gets its dead entry from undecodable.ts instead of failureOutcome.
  */
 export function deadLimitsFor(peer: Peer): { maxJobs: number; timeoutSeconds: number } {
   const t = PEER_TRAITS[peer];

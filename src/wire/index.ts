@@ -14,6 +14,9 @@ export { DecodedJob, decodeJob, peekClass, DEFAULT_MAX_PAYLOAD_BYTES, type Decod
 export { normalizeJob, type JobSpec, type NormalizedJob, type NormalizeOptions } from './normalize.js';
 export { failureOutcome, encodeBacktrace, deadLimitsFor, type FailureInfo, type FailurePolicy, type FailureOutcome } from './failure.js';
 export { promotedPayload } from './promote.js';
+export {
+  undecodableEntry, undecodableOriginal, UNDECODABLE_CLASS, PREVIEW_CHARS, type UndecodableInfo, type UndecodableEntry,
+} from './undecodable.js';
 export { KeyLayout } from './keys.js';
 
 /** Encodes a decoded (or built) job document back to its bytes. */

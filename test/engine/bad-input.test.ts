@@ -1,11 +1,12 @@
 /**
  * Bad input never stops the worker and is never lost: payloads that cannot be decoded go to
- * `dead` as their exact bytes (with the reason in kiqgate:dead_errors); decodable jobs with an
- * unknown class or args failing the class's schema fail like any job (retry, as the peer would).
+ * `dead` inside a Kiqgate::UndecodablePayload job hash holding the reason and their exact bytes;
+ * decodable jobs with an unknown class or args failing the class's schema fail like any job
+ * (retry, as the peer would).
  */
-import { createHash } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Worker } from '../../src/engine/index.js';
+import { UNDECODABLE_CLASS, undecodableOriginal } from '../../src/wire/index.js';
 import { testRedis } from '../support/redis.js';
 import { dropKeys, pushedPayloads, testWorker, until } from './helpers.js';
 
@@ -31,7 +32,7 @@ const UNDECODABLE: Array<[string, Buffer, string]> = [
 ];
 
 describe('bad input', () => {
-  it('undecodable payloads go to dead byte for byte, the reason is recorded, the next good job runs', async () => {
+  it('undecodable payloads go to dead wrapped with their exact bytes and the reason, the next good job runs', async () => {
     const seen: unknown[][] = [];
     worker = testWorker({ queues: { default: 1 }, handlers: { HardWorker: (args) => { seen.push(args); } } });
     const k = worker.keys;
@@ -44,21 +45,38 @@ describe('bad input', () => {
     expect(seen[0]).toEqual([1, 'two']);
 
     const dead = await redis.zrangeBuffer(k.dead, 0, -1);
-    const errors = await redis.hgetall(k.key('kiqgate:dead_errors'));
     for (const [what, raw, code] of UNDECODABLE) {
-      expect(dead.some((d) => d.equals(raw)), `${what}: exact bytes in dead`).toBe(true);
-      const rec = JSON.parse(errors[createHash('sha1').update(raw).digest('hex')]!) as Record<string, unknown>;
-      expect(rec.error_class, what).toBe('WireError');
-      expect(rec.code, what).toBe(code);
-      expect(typeof rec.error_message).toBe('string');
-      expect(typeof rec.failed_at).toBe('number');
+      const member = dead.find((d) => undecodableOriginal(d)?.equals(raw));
+      expect(member, `${what}: exact bytes kept in a dead entry`).toBeDefined();
+      const e = JSON.parse(member!.toString('utf8')) as Record<string, unknown>;
+      expect(e.class, what).toBe(UNDECODABLE_CLASS);
+      expect(e.queue, what).toBe('default');
+      expect(e.undecodable_from, what).toBe('queue:default');
+      expect(e.undecodable_code, what).toBe(code);
+      expect(e.error_class, what).toBe('WireError');
+      expect(e.error_message, what).toMatch(new RegExp(`^${code}( \\(\\w+\\))?: `));
+      expect(e.jid, what).toMatch(/^[0-9a-f]{24}$/);
+      // The worker's peer is sidekiq7 (the default): float seconds.
+      expect(typeof e.failed_at, what).toBe('number');
+      expect(Math.abs((e.failed_at as number) - Date.now() / 1000)).toBeLessThan(60);
     }
     const score = Number((await redis.zrange(k.dead, 0, 0, 'WITHSCORES'))[1]);
     expect(Math.abs(score - Date.now() / 1000)).toBeLessThan(60);
     await until(async () => (await redis.llen(k.inProgress('default', worker!.nodeId))) === 0, 'in-progress empty');
+    expect(await redis.exists(k.key('kiqgate:dead_errors'))).toBe(0);
   });
 
-  it('a dead set trimmed to deadMaxJobs takes the dead_errors records of the trimmed entries with it', async () => {
+  it('the same bad bytes twice are two dead entries (each has its own jid)', async () => {
+    worker = testWorker({ queues: { default: 1 }, handlers: {} });
+    const k = worker.keys;
+    await redis.lpush(k.queue('default'), 'null', 'null');
+    await worker.start();
+    await until(async () => (await redis.zcard(k.dead)) === 2, 'two dead entries');
+    const dead = await redis.zrangeBuffer(k.dead, 0, -1);
+    expect(dead.map((d) => undecodableOriginal(d)?.toString())).toEqual(['null', 'null']);
+  });
+
+  it('a dead set trimmed to deadMaxJobs keeps the newest entries', async () => {
     worker = testWorker({ queues: { default: 1 }, deadMaxJobs: 2, handlers: {} });
     const k = worker.keys;
     const bad = [1, 2, 3, 4, 5].map((i) => Buffer.from(`not json ${i}`));
@@ -66,10 +84,7 @@ describe('bad input', () => {
     await worker.start();
     await until(async () => (await redis.llen(k.queue('default'))) === 0 && (await redis.llen(k.inProgress('default', worker!.nodeId))) === 0, 'all five handled');
     const dead = await redis.zrangeBuffer(k.dead, 0, -1);
-    expect(dead).toHaveLength(2);
-    const sha = (b: Buffer) => createHash('sha1').update(b).digest('hex');
-    const fields = await redis.hkeys(k.key('kiqgate:dead_errors'));
-    expect(fields.sort()).toEqual(dead.map(sha).sort()); // exactly the survivors' records
+    expect(dead.map((d) => undecodableOriginal(d)?.toString())).toEqual(['not json 4', 'not json 5']);
   });
 
   it('unknown classes (also __proto__, constructor, toString) and schema failures go to retry with a clear message', async () => {

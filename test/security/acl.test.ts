@@ -13,7 +13,7 @@ import { Client } from '../../src/client/index.js';
 import { Worker } from '../../src/engine/index.js';
 import { processHostname } from '../../src/engine/process-identity.js';
 import { startRedisServer, type RedisServerHandle } from '../../src/support/redis-server.js';
-import { KeyLayout } from '../../src/wire/index.js';
+import { KeyLayout, undecodableOriginal } from '../../src/wire/index.js';
 import { runCli } from '../support/cli.js';
 import { bufferLogger, sleep, until } from './helpers.js';
 
@@ -116,10 +116,13 @@ describe('least-privilege ACL recipe (docs/security.md)', () => {
       await until(() => ran.length === 9, 'nine successful runs', 15_000);
       await until(async () => (await admin.zcard(keys.dead)) === 2, 'the bad payload and the unknown class in dead');
       expect(await admin.zcard(keys.retry)).toBe(0);
-      expect(await admin.hlen(keys.key('kiqgate:dead_errors'))).toBe(1);
-      // A third dead entry overflows deadMaxJobs: the trim (and its dead_errors cleanup) runs too.
+      // A third dead entry overflows deadMaxJobs: the trim runs too.
       await admin.lpush(keys.queue('default'), '{still not json');
-      await until(async () => (await admin.hlen(keys.key('kiqgate:dead_errors'))) === 2, 'the second bad payload recorded');
+      await until(async () => (await admin.zrangeBuffer(keys.dead, 0, -1)).some((m) => undecodableOriginal(m)?.toString() === '{still not json'), 'the second bad payload in dead');
+      expect(await admin.zcard(keys.dead)).toBe(2);
+      // An undecodable schedule member: the scheduler buries it (bury-2.lua, with the trim).
+      await admin.zadd(keys.schedule, 1, '[1,2,3]');
+      await until(async () => (await admin.zrangeBuffer(keys.dead, 0, -1)).some((m) => undecodableOriginal(m)?.toString() === '[1,2,3]'), 'the bad schedule member in dead');
       expect(await admin.zcard(keys.dead)).toBe(2);
 
       // Heartbeat: Sidekiq's process set and hash, Verk's node key.

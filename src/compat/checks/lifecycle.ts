@@ -5,7 +5,7 @@
  * same field set, types and formats. Entries the peer wrote (retry, schedule) are promoted and
  * run by kiqgate. Each step works in a sub-namespace of its own.
  */
-import { WireError, decodeJob, type DecodedJob } from '../../wire/index.js';
+import { WireError, decodeJob, type DecodedJob, undecodableOriginal } from '../../wire/index.js';
 import { comparePayloadShape, scoreForm } from '../payload-shape.js';
 import { type Fixture, valueBytes } from '../fixture.js';
 import { decodeOrUndefined, type Written, writes } from '../extract.js';
@@ -70,7 +70,11 @@ async function failureStep(f: Fixture, ctx: CheckContext, t: Tally): Promise<voi
   }
 }
 
-/** Payloads that are not jobs: kiqgate must keep their exact bytes in dead (Sidekiq does; Verk drops them). */
+/**
+ * Payloads that are not jobs: kiqgate must keep their exact bytes in dead (Sidekiq does; Verk
+ * drops them), inside the Kiqgate::UndecodablePayload entry that peers' tools can read: its
+ * raw_base64, decoded, must equal the payload byte for byte.
+ */
 async function undecodableStep(f: Fixture, ctx: CheckContext, t: Tally): Promise<void> {
   const bad = writes(f).filter((w) => /(^|:)queue:/.test(w.key) && !decodeOrUndefined(w.bytes));
   for (const [i, w] of bad.entries()) {
@@ -78,7 +82,7 @@ async function undecodableStep(f: Fixture, ctx: CheckContext, t: Tally): Promise
     await ctx.redis.lpush(`${ns}:queue:default`, w.bytes);
     const sw = await startCheckWorker(ctx.redisUrl, ns, ['default'], [], 'record');
     try {
-      const kept = await waitUntil(async () => (await ctx.redis.zrangeBuffer(`${ns}:dead`, 0, -1)).some((m) => m.equals(w.bytes)));
+      const kept = await waitUntil(async () => (await ctx.redis.zrangeBuffer(`${ns}:dead`, 0, -1)).some((m) => undecodableOriginal(m)?.equals(w.bytes)));
       const reason = (() => { try { decodeJob(w.bytes, { maxBytes: 0 }); return ''; } catch (e) { return e instanceof WireError ? e.code : 'error'; } })();
       t.check(kept, () => `undecodable payload (${reason}) ${JSON.stringify(w.bytes.toString('latin1').slice(0, 40))}: its exact bytes are not in dead`);
     } finally {

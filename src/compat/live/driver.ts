@@ -22,6 +22,7 @@ export const RUBY_DIR = join(COMPAT_DIR, 'ruby');
 export const JOBS_RB = join(RUBY_DIR, 'jobs.rb');
 export const PRODUCER_RB = join(RUBY_DIR, 'producer.rb');
 export const API_RB = join(RUBY_DIR, 'api.rb');
+export const DEAD_UI_RB = join(RUBY_DIR, 'dead_ui.rb');
 /** The Redis hash RecordJob writes: field = jid, value = a ReceivedRecord as JSON. */
 export const RECEIVED_KEY = 'compat:received';
 /** The Redis hash every compat job increments per run: field = jid, value = run count. */
@@ -252,6 +253,30 @@ export async function runRubyProducer(redisUrl: string, ops: ProducerOp[] | stri
 export async function runRubyApi<O extends ApiOp>(redisUrl: string, op: O): Promise<ApiResults[O['op']]> {
   const stdout = await runRuby(API_RB, redisUrl, JSON.stringify(op));
   return JSON.parse(stdout) as ApiResults[O['op']];
+}
+
+/** One sorted-set entry as compat/ruby/dead_ui.rb read it (values are Ruby #inspect strings). */
+export interface DeadUiEntry {
+  value: string;
+  jid: string | null; jid_raw?: string; klass: string | null; display_class: string | null;
+  args: string | null; display_args: string | null; error_message: string | null; error_class: string | null;
+  at: number | null; score: number | null;
+  /** Every accessor that raised, as `name: Class: message`. */
+  errors: string[];
+}
+
+/** What compat/ruby/dead_ui.rb prints: the dead and retry sets through the API, and the Web UI pages. */
+export interface DeadUiReport {
+  sets: Record<'dead' | 'retry', { size: number; iterated: number; error: string | null; entries: DeadUiEntry[] }>;
+  pages: Array<{ path: string; status: number | null; mentions: boolean; missing: string[]; error: string | null }>;
+}
+
+/**
+ * Reads `dead` and `retry` with Sidekiq's DeadSet/RetrySet and renders the Web UI pages that show
+ * them (compat/ruby/dead_ui.rb), on the Redis at `redisUrl` (no namespace).
+ */
+export async function runRubyDeadUi(redisUrl: string): Promise<DeadUiReport> {
+  return JSON.parse(await runRuby(DEAD_UI_RB, redisUrl, '')) as DeadUiReport;
 }
 
 /** The record RecordJob (or FailOnceJob's second run) wrote for `jid`, if any. */

@@ -3,9 +3,9 @@
  * LPUSHed raw into the queue of a running worker process, each between two good ChaosJobs.
  *
  * What each case must become, from its index entry:
- * - `code` set (undecodable): the entry is in `dead` with exactly its bytes (compared as
- *   Buffers), and `kiqgate:dead_errors[sha1(bytes)]` records that code and an error_message
- *   containing the index's `contains` fragment;
+ * - `code` set (undecodable): a Kiqgate::UndecodablePayload entry in `dead` holds exactly its
+ *   bytes (raw_base64 decoded, compared as Buffers), with that code in `undecodable_code` and an
+ *   error_message containing the index's `contains` fragment;
  * - decodes, with a class no handler has (`NoSuchWorker`, `__proto__`, `constructor`): a retry
  *   entry saying `unknown job class '<name>'`, as a Sidekiq process does;
  * - decodes, class HardWorker: it runs (the worker records the sha1 of the bytes it ran).
@@ -20,6 +20,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
+import { undecodableOriginal } from '../../../src/wire/index.js';
 import { REPO_ROOT } from '../lib/children.js';
 import {
   type Scenario, type ScenarioContext, type ScenarioResult, logProblems, readRuns, runCounts, sleep, waitFor,
@@ -93,7 +94,6 @@ export const badinput: Scenario = {
       }, 30_000, 200);
       await sleep(300);
       const dead = await admin.zrangeBuffer('dead', 0, -1);
-      const deadErrors = await admin.hgetall('kiqgate:dead_errors');
       const retry = (await admin.zrange('retry', 0, -1)).map((e) => JSON.parse(e) as Record<string, unknown>);
       const counts = runCounts(readRuns(ctx.dir));
       const alive = worker.alive;
@@ -105,12 +105,11 @@ export const badinput: Scenario = {
         let ok = false;
         let got: string;
         if (c.expect === 'dead') {
-          const inDead = dead.some((d) => d.equals(c.bytes));
-          const recRaw = deadErrors[sha1(c.bytes)];
-          const rec = recRaw ? (JSON.parse(recRaw) as { code?: string; error_message?: string }) : undefined;
+          const member = dead.find((d) => undecodableOriginal(d)?.equals(c.bytes));
+          const rec = member ? (JSON.parse(member.toString('utf8')) as { undecodable_code?: string; error_message?: string }) : undefined;
           const msgOk = !c.contains || (rec?.error_message ?? '').includes(c.contains);
-          ok = inDead && rec?.code === c.code && msgOk;
-          got = `${inDead ? 'in dead byte for byte' : 'NOT in dead'}, ${rec ? `${rec.code}: ${(rec.error_message ?? '').slice(0, 70)}` : 'no dead_errors record'}${msgOk ? '' : ` (expected "${c.contains}")`}`;
+          ok = rec !== undefined && rec.undecodable_code === c.code && msgOk;
+          got = rec ? `in dead byte for byte (raw_base64), ${(rec.error_message ?? '').slice(0, 80)}${msgOk ? '' : ` (expected "${c.contains}")`}` : 'NOT in dead';
         } else if (c.expect === 'retry') {
           const e = retry.find((r) => r.class === c.className);
           const want = `unknown job class '${c.className}'`;
