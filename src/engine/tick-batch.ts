@@ -27,13 +27,16 @@ export function deadTrim(config: WorkerConfig, atMs: number): { trimBelow: strin
   return { trimBelow: floatSeconds(atMs - config.deadTimeoutSeconds * 1000), keep: config.deadMaxJobs };
 }
 
-/** The dead_errors record of an undecodable payload. */
-export function deadErrorRecord(raw: Buffer, message: string, code: string, atMs: number): { field: string; value: string } {
+/** The dead_errors record of a payload moved to dead as its raw bytes (undecodable, or its failure unrecordable). */
+export function deadErrorRecord(raw: Buffer, message: string, code: string, atMs: number, errorClass = 'WireError'): { field: string; value: string } {
   return {
     field: createHash('sha1').update(raw).digest('hex'),
-    value: JSON.stringify({ error_message: message, error_class: 'WireError', code, failed_at: Number(floatSeconds(atMs)) }),
+    value: JSON.stringify({ error_message: message, error_class: errorClass, code, failed_at: Number(floatSeconds(atMs)) }),
   };
 }
+
+/** The results that write something (a job given back at shutdown writes nothing). */
+export type WrittenResult = Exclude<JobResult, { kind: 'given-back' }>;
 
 /** What the next ack-and-fetch call carries: the acks and the processed counts of the tick. */
 export interface TickAcks {
@@ -46,7 +49,7 @@ export interface TickAcks {
 
 export class TickBatch {
   private acks: Buffer[] = [];
-  private others: Array<{ raw: Buffer; result: Exclude<JobResult, { kind: 'ack' }> }> = [];
+  private others: Array<{ raw: Buffer; result: Exclude<WrittenResult, { kind: 'ack' }> }> = [];
   private processed = 0;
   private failed = 0;
   private succeeded = 0;
@@ -69,7 +72,7 @@ export class TickBatch {
     return this.others.length > 0;
   }
 
-  add(raw: Buffer, result: JobResult): void {
+  add(raw: Buffer, result: WrittenResult): void {
     this.processed++;
     if (result.kind === 'ack') {
       this.succeeded++;
@@ -98,8 +101,10 @@ export class TickBatch {
     const { keys, config, inProgressKey } = this;
     for (const { raw, result } of this.others) {
       const errors = deadErrorsKey(keys);
-      if (result.kind === 'undecodable') {
-        const rec = deadErrorRecord(raw, result.error.message, result.error.code, result.atMs);
+      if (result.kind === 'undecodable' || result.kind === 'dead-raw') {
+        const rec = result.kind === 'undecodable'
+          ? deadErrorRecord(raw, result.error.message, result.error.code, result.atMs)
+          : deadErrorRecord(raw, result.message, 'failure_path', result.atMs, result.errorClass);
         scripts.fail(pipe, { inProgress: inProgressKey, target: keys.dead, errors }, {
           raw, entry: raw, score: floatSeconds(result.atMs), ...deadTrim(config, result.atMs), errorField: rec.field, errorValue: rec.value,
         });
