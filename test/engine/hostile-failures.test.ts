@@ -64,13 +64,15 @@ describe('hostile thrown values', () => {
   });
 
   it('arbitrary thrown values (fast-check): every job is in retry once, never left in in-progress', async () => {
-    const recipes = fc.sample(anyThrown, { numRuns: 60, seed: Date.now() % 100_000 });
+    const seed = Date.now() % 100_000; // named in every failure message, to replay the sample
+    const recipes = fc.sample(anyThrown, { numRuns: 60, seed });
     const entries = await throwEach(recipes);
     recipes.forEach((h, i) => {
       const e = entries.get(`j${i}`)!;
-      expect(e.retry_count, h.label).toBe(0);
-      expect(typeof e.error_message, h.label).toBe('string');
-      expect(e.error_message, h.label).toMatch(h.message);
+      const what = `${h.label} #${i} (fast-check seed ${seed})`;
+      expect(e?.retry_count, what).toBe(0);
+      expect(typeof e.error_message, what).toBe('string');
+      expect(e.error_message, what).toMatch(h.message);
     });
   });
 
