@@ -40,6 +40,7 @@ try {
   const worker = new Worker({
     redis: server.url,
     queues: { bench: concurrency },
+    jobLogLevels: { done: 'debug' }, // no per-job line: it would be most of what is profiled
     handlers: new Map([['NoopJob', async (args: unknown[]) => {
       const t = now();
       if (first === 0) first = t;

@@ -56,7 +56,12 @@ export interface WorkerOptions {
   logger?: Logger;
   /** Level of the default logger (default info). */
   logLevel?: LogLevel;
-  /** Log levels of the per-job lines (Verk's start/done/fail_job_log_level). */
+  /**
+   * Log levels of the per-job lines (Verk's start/done/fail_job_log_level; environment
+   * KIQGATE_START_LOG_LEVEL / _DONE_ / _FAIL_): start `debug`, done `info` (one line per
+   * successful job with class, jid and durationMs, as Sidekiq's job logger), fail `warn`.
+   * `silent` turns a line off (e.g. `{ done: 'silent' }` for a worker running many tiny jobs).
+   */
   jobLogLevels?: { start?: LogLevel; done?: LogLevel; fail?: LogLevel };
   /** false: this node fetches nothing (it still runs the scheduler and heartbeat). */
   processing?: boolean;
@@ -288,7 +293,7 @@ export function resolveConfig(layers: { api?: WorkerOptions; file?: string; env?
     peer: m.peer ?? 'sidekiq7',
     namespace: m.namespace,
     logLevel: m.logLevel ?? 'info',
-    jobLogLevels: { start: jl.start ?? 'debug', done: jl.done ?? 'debug', fail: jl.fail ?? 'warn' },
+    jobLogLevels: { start: jl.start ?? 'debug', done: jl.done ?? 'info', fail: jl.fail ?? 'warn' },
     processing: m.processing ?? true,
     maxPayloadBytes: m.maxPayloadBytes ?? 8 * 1024 * 1024,
     verkQueueStats: m.verkQueueStats ?? false,

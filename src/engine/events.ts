@@ -7,6 +7,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import { logText } from './log-text.js';
+import { describeThrown } from './thrown-value.js';
 
 export interface JobEventBase {
   queue: string;
@@ -22,7 +24,12 @@ export interface EngineEvents {
   'job:failed': JobEventBase & {
     failedAt: number;
     durationMs: number;
+    /** The value the handler threw, as thrown (it may be anything: read it with care). */
     error: unknown;
+    /** The error's class as recorded in the retry/dead entry (a safe description of `error`). */
+    errorClass: string;
+    /** The error's message as recorded (whole; the entry keeps the first 10,000 characters). */
+    errorMessage: string;
     /** What happened to the job: retry, dead, or dropped. */
     outcome: 'retry' | 'dead' | 'drop';
   };
@@ -54,7 +61,13 @@ export class EngineEmitter extends EventEmitter {
     try {
       this.emit(name, payload);
     } catch (err) {
-      this.log?.error({ err, event: name }, 'event listener threw; ignored');
+      // What a listener throws may be hostile too: log its description, never the value.
+      const d = describeThrown(err);
+      try {
+        this.log?.error({ event: name, errorClass: d.errorClass, err: logText(d.errorMessage) }, 'event listener threw; ignored');
+      } catch {
+        // A logger that throws must not reach the engine either.
+      }
     }
   }
 

@@ -8,16 +8,22 @@
  */
 import type { Logger } from 'pino';
 import {
-  type DecodedJob, type FailureOutcome, WireError, decodeJob, failureOutcome, nowMs,
+  type DecodedJob, type FailureCause, type FailureOutcome, WireError, decodeJob, failureOutcome, nowMs,
 } from '../wire/index.js';
 import type { WorkerConfig } from './config.js';
 import type { EngineEmitter } from './events.js';
+import { logText } from './log-text.js';
 import { type JobContext, Registry } from './registry.js';
+import { type ThrownDescription, describeThrown } from './thrown-value.js';
 
 export type JobResult =
   | { kind: 'ack' }
   | { kind: 'failed'; outcome: FailureOutcome }
-  | { kind: 'undecodable'; error: WireError; atMs: number };
+  | { kind: 'undecodable'; error: WireError; atMs: number }
+  /** Recording the failure failed (a bug, a logger that throws): to dead as its exact bytes. */
+  | { kind: 'dead-raw'; errorClass: string; message: string; atMs: number }
+  /** The handler settled after the shutdown abort: the runner has given the job back to its queue. */
+  | { kind: 'given-back' };
 
 export interface JobRunnerDeps {
   registry: Registry;
@@ -31,30 +37,6 @@ export class JobError extends Error {
   constructor(override readonly name: string, message: string) {
     super(message);
   }
-}
-
-/** error_class as Sidekiq writes it: the exception's class name. */
-function errorClassOf(err: unknown): string {
-  if (err instanceof Error) {
-    const ctor = Object.getPrototypeOf(err)?.constructor?.name;
-    return err.name && err.name !== 'Error' ? err.name : typeof ctor === 'string' && ctor !== '' ? ctor : 'Error';
-  }
-  return 'Error';
-}
-
-function errorMessageOf(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  try {
-    return typeof err === 'string' ? err : `non-error thrown: ${JSON.stringify(err)}`;
-  } catch {
-    return `non-error thrown: ${String(err)}`;
-  }
-}
-
-/** Stack frames without the message line, `at ` stripped (Sidekiq's backtrace is one frame a line). */
-function backtraceOf(err: unknown): string[] {
-  if (!(err instanceof Error) || typeof err.stack !== 'string') return [];
-  return err.stack.split('\n').slice(1).map((l) => l.trim().replace(/^at /, '')).filter((l) => l !== '');
 }
 
 /** True when the job asks for its backtrace to be stored (Sidekiq's `backtrace` option). */
@@ -72,6 +54,7 @@ function toEpochMs(v: Date | number): number {
 
 /** The result of every job that succeeded (one object: the hot path allocates none). */
 const ACK: JobResult = Object.freeze({ kind: 'ack' });
+const GIVEN_BACK: JobResult = Object.freeze({ kind: 'given-back' });
 
 /** A handler's context; a class, so that making one per job is a plain allocation. */
 class RunContext implements JobContext {
@@ -91,70 +74,131 @@ class RunContext implements JobContext {
   }
 }
 
-/** Runs one fetched payload to a result. `signal` aborts the handler at a hard shutdown. */
+/**
+ * Runs one fetched payload to a result. `signal` aborts the handler at a hard shutdown.
+ * Never rejects: if recording a failure throws (a bug, a logger that throws), the job goes to
+ * dead as its exact bytes with the reason, instead of staying in in-progress to be re-run forever.
+ */
 export async function runJob(raw: Buffer, queue: string, signal: AbortSignal, deps: JobRunnerDeps): Promise<JobResult> {
+  try {
+    return await runDecoded(raw, queue, signal, deps);
+  } catch (err) {
+    const d = describeThrown(err);
+    try {
+      deps.logger.error({ queue, bytes: raw.length, errorClass: d.errorClass, err: logText(d.errorMessage) }, 'recording the job\'s failure failed: moved to dead with its raw bytes');
+    } catch {
+      // The logger may be what failed; the dead entry says it all.
+    }
+    return { kind: 'dead-raw', errorClass: d.errorClass, message: `failure path failed: ${d.errorMessage}`.slice(0, 10_000), atMs: nowMs() };
+  }
+}
+
+async function runDecoded(raw: Buffer, queue: string, signal: AbortSignal, deps: JobRunnerDeps): Promise<JobResult> {
   const { config, logger, events } = deps;
   let job: DecodedJob;
   try {
     job = decodeJob(raw, { maxBytes: config.maxPayloadBytes });
   } catch (err) {
-    const error = err instanceof WireError ? err : new WireError('invalid_json', errorMessageOf(err));
-    logger.error({ queue, code: error.code, field: error.field, bytes: raw.length, err: error.message }, 'undecodable payload: moved to dead, exact bytes in raw_base64');
+    const error = err instanceof WireError ? err : new WireError('invalid_json', describeThrown(err).errorMessage);
+    logger.error({ queue, code: error.code, field: error.field, bytes: raw.length, err: logText(error.message) }, 'undecodable payload: moved to dead, exact bytes in raw_base64');
     return { kind: 'undecodable', error, atMs: nowMs() };
   }
 
   const startedAt = Date.now();
   const base = { queue, className: job.className, jid: job.jid, startedAt };
   const cls = deps.registry.get(job.className);
+  // `failed` is separate from `failure`: a handler may throw undefined (still a failure).
+  let failed = false;
   let failure: unknown;
+  let cause: FailureCause = 'handler';
   if (!cls) {
+    failed = true;
     failure = new JobError('UnknownJobClass', `unknown job class '${job.className}': no handler registered`);
+    cause = 'unknown_class';
   } else {
     const problem = Registry.argsProblem(cls, job.args);
-    if (problem) failure = new JobError('InvalidJobArgs', problem);
+    if (problem) {
+      failed = true;
+      failure = new JobError('InvalidJobArgs', problem);
+      cause = 'invalid_args';
+    }
   }
 
   // The child logger is made on first use: most jobs never log, and a child per job costs.
   let child: Logger | undefined;
   const log = (): Logger => (child ??= logger.child({ queue, class: job.className, jid: job.jid }));
   const { start, done } = config.jobLogLevels;
-  if (failure === undefined && cls) {
+  if (!failed && cls) {
     // Event payloads are built only when someone listens (most workers have no listener).
     if (events.listenerCount('job:started') > 0) events.fire('job:started', base);
-    if (logger.isLevelEnabled(start)) log()[start]('start');
+    if (start !== 'silent' && logger.isLevelEnabled(start)) log()[start]('start');
     try {
       await cls.handler(job.args, new RunContext(job.jid, queue, job.className, job.retryCount, signal, job, log));
-      if (logger.isLevelEnabled(done)) log()[done]({ durationMs: Date.now() - startedAt }, 'done');
-      if (events.listenerCount('job:finished') > 0) {
-        const finishedAt = Date.now();
-        events.fire('job:finished', { ...base, finishedAt, durationMs: finishedAt - startedAt });
-      }
-      return ACK;
     } catch (err) {
+      failed = true;
       failure = err;
     }
+    // A settle after the shutdown abort: stop() has already given the job back to its queue.
+    if (signal.aborted) return givenBack(log, queue, !failed, startedAt);
+    if (!failed) {
+      try {
+        if (done !== 'silent' && logger.isLevelEnabled(done)) log()[done]({ durationMs: Date.now() - startedAt }, 'done');
+        if (events.listenerCount('job:finished') > 0) {
+          const finishedAt = Date.now();
+          events.fire('job:finished', { ...base, finishedAt, durationMs: finishedAt - startedAt });
+        }
+      } catch {
+        // The job succeeded: a logger that throws must not turn that into a failure.
+      }
+      return ACK;
+    }
   }
+  return recordFailure(job, queue, failure, cause, cls?.retryAt, { ...base, log, deps });
+}
 
+/** Logs what happened to a job whose handler settled after the shutdown abort (it was given back). */
+function givenBack(log: () => Logger, queue: string, succeeded: boolean, startedAt: number): JobResult {
+  const durationMs = Date.now() - startedAt;
+  if (succeeded) log().warn({ durationMs }, `finished after the shutdown abort; already given back to ${queue}, so it will run again`);
+  else log().info({ durationMs }, `aborted at shutdown: given back to ${queue}`);
+  return GIVEN_BACK;
+}
+
+/** Records a failure: the retry/dead entry (or drop), the log line and the job:failed event. */
+function recordFailure(
+  job: DecodedJob, queue: string, failure: unknown, cause: FailureCause,
+  retryAt: ((failedAt: Date, retryCount: number) => Date | number) | undefined,
+  ctx: { className: string; jid: string | undefined; startedAt: number; log: () => Logger; deps: JobRunnerDeps },
+): JobResult {
+  const { config, events } = ctx.deps;
+  // The thrown value is read once, here; everything below uses these plain strings.
+  const error: ThrownDescription = describeThrown(failure);
+  const info = { errorMessage: error.errorMessage, errorClass: error.errorClass, cause };
   const failedAt = nowMs();
   let outcome: FailureOutcome;
   try {
-    outcome = failureOutcome(job, queue, {
-      errorMessage: errorMessageOf(failure),
-      errorClass: errorClassOf(failure),
-      ...(wantsBacktrace(job) ? { backtrace: backtraceOf(failure) } : {}),
-    }, failedAt, {
+    outcome = failureOutcome(job, queue, { ...info, ...(wantsBacktrace(job) ? { backtrace: error.backtrace } : {}) }, failedAt, {
       defaultMaxRetries: config.maxRetries,
-      ...(cls?.retryAt ? { retryAt: (ms: number, count: number) => toEpochMs(cls.retryAt!(new Date(ms), count)) } : {}),
+      ...(retryAt ? { retryAt: (ms: number, count: number) => toEpochMs(retryAt(new Date(ms), count)) } : {}),
     });
   } catch (err) {
     // A retryAt that throws (or returns garbage) must not lose the job: fall back to the default backoff.
-    log().error({ err }, 'retryAt failed; using the default backoff');
-    outcome = failureOutcome(job, queue, { errorMessage: errorMessageOf(failure), errorClass: errorClassOf(failure) }, failedAt, { defaultMaxRetries: config.maxRetries });
+    const d = describeThrown(err);
+    ctx.log().error({ errorClass: d.errorClass, err: logText(d.errorMessage) }, 'retryAt failed; using the default backoff');
+    outcome = failureOutcome(job, queue, info, failedAt, { defaultMaxRetries: config.maxRetries });
   }
-  const durationMs = Date.now() - startedAt;
+  const durationMs = Date.now() - ctx.startedAt;
   const level = config.jobLogLevels.fail;
-  if (outcome.kind === 'drop') log()[level]({ err: errorMessageOf(failure), errorClass: errorClassOf(failure), reason: outcome.reason }, 'fail: job dropped');
-  else log()[level]({ err: errorMessageOf(failure), errorClass: errorClassOf(failure), retryCount: outcome.retryCount, to: outcome.kind }, `fail: moved to ${outcome.kind}`);
-  events.fire('job:failed', { ...base, failedAt: Math.floor(failedAt), durationMs, error: failure, outcome: outcome.kind });
+  const logged = { err: logText(error.errorMessage), errorClass: error.errorClass };
+  if (level !== 'silent') {
+    if (outcome.kind === 'drop') ctx.log()[level]({ ...logged, reason: outcome.reason }, 'fail: job dropped');
+    else ctx.log()[level]({ ...logged, retryCount: outcome.retryCount, to: outcome.kind }, `fail: moved to ${outcome.kind}`);
+  }
+  if (events.listenerCount('job:failed') > 0) {
+    events.fire('job:failed', {
+      queue, className: ctx.className, jid: ctx.jid, startedAt: ctx.startedAt, failedAt: Math.floor(failedAt), durationMs,
+      error: failure, errorClass: error.errorClass, errorMessage: error.errorMessage, outcome: outcome.kind,
+    });
+  }
   return { kind: 'failed', outcome };
 }

@@ -325,6 +325,9 @@ export class QueueRunner {
     runJob(raw, this.name, this.abort.signal, this.jobDeps).then(
       (result) => {
         if (slot.abandoned) return;
+        // Only an aborted job gives this, and an abort marks every slot abandoned first; were it
+        // ever not, the job stays in in-progress, held by nothing, and the audit gives it back.
+        if (result.kind === 'given-back') return this.finished(index);
         this.batch.add(raw, result);
         this.audit.finished(raw, result.kind === 'ack');
         this.finished(index);

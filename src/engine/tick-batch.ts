@@ -21,6 +21,9 @@ export function deadTrim(config: WorkerConfig, atMs: number): { trimBelow: strin
   return { trimBelow: floatSeconds(atMs - config.deadTimeoutSeconds * 1000), keep: config.deadMaxJobs };
 }
 
+/** The results that write something (a job given back at shutdown writes nothing). */
+export type WrittenResult = Exclude<JobResult, { kind: 'given-back' }>;
+
 /** What the next ack-and-fetch call carries: the acks and the processed counts of the tick. */
 export interface TickAcks {
   acks: Buffer[];
@@ -32,7 +35,7 @@ export interface TickAcks {
 
 export class TickBatch {
   private acks: Buffer[] = [];
-  private others: Array<{ raw: Buffer; result: Exclude<JobResult, { kind: 'ack' }> }> = [];
+  private others: Array<{ raw: Buffer; result: Exclude<WrittenResult, { kind: 'ack' }> }> = [];
   private processed = 0;
   private failed = 0;
   private succeeded = 0;
@@ -55,7 +58,7 @@ export class TickBatch {
     return this.others.length > 0;
   }
 
-  add(raw: Buffer, result: JobResult): void {
+  add(raw: Buffer, result: WrittenResult): void {
     this.processed++;
     if (result.kind === 'ack') {
       this.succeeded++;
@@ -83,11 +86,13 @@ export class TickBatch {
   writeFailures(pipe: ChainableCommander): void {
     const { keys, config, inProgressKey } = this;
     for (const { raw, result } of this.others) {
-      if (result.kind === 'undecodable') {
-        const { error } = result;
-        const dead = undecodableEntry(raw, {
-          code: error.code, message: error.message, field: error.field, queue: this.queue, from: `queue:${this.queue}`,
-        }, result.atMs, config.peer);
+      if (result.kind === 'undecodable' || result.kind === 'dead-raw') {
+        // Both keep the exact bytes in a wrapper every peer's tools read (src/wire/undecodable.ts):
+        // a payload that could not be decoded, or a job whose failure could not be recorded.
+        const info = result.kind === 'undecodable'
+          ? { code: result.error.code, message: result.error.message, field: result.error.field }
+          : { code: 'failure_path' as const, message: `${result.errorClass}: ${result.message}` };
+        const dead = undecodableEntry(raw, { ...info, queue: this.queue, from: `queue:${this.queue}` }, result.atMs, config.peer);
         scripts.fail(pipe, { inProgress: inProgressKey, target: keys.dead }, {
           raw, entry: dead.payload, score: dead.scoreSeconds, ...deadTrim(config, result.atMs),
         });

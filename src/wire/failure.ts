@@ -13,12 +13,26 @@ import { JsonNumber, JsonObject, type JsonValue, stringifyJson } from './json.js
 import { PEER_TRAITS, type Peer } from './peers.js';
 import { floatSeconds, timestampToken } from './timestamps.js';
 
+/**
+ * Why the job failed, which decides whether the job's own `retry`/`dead` settings apply:
+ * - `handler`: the handler ran and threw: the job's settings apply (Sidekiq's rules);
+ * - `unknown_class`: no handler is registered for the class (a deployment mistake, not the
+ *   job's failure): never dropped. It retries with the default maximum even when the job says
+ *   `retry: false` (the handler never ran, so a retry cannot run it twice), and goes to dead
+ *   when retries are exhausted even when it says `dead: false`;
+ * - `invalid_args`: the args fail the class's schema: retrying cannot help, so the job goes to
+ *   dead at once, whatever its `retry`/`dead` settings (never dropped).
+ */
+export type FailureCause = 'handler' | 'unknown_class' | 'invalid_args';
+
 /** What went wrong in one run. */
 export interface FailureInfo {
   errorMessage: string;
   errorClass: string;
   /** Stack lines, most recent call first (written only when the job asks for a backtrace). */
   backtrace?: string[];
+  /** Why it failed (default `handler`); see {@link FailureCause}. */
+  cause?: FailureCause;
 }
 
 export interface FailurePolicy {
@@ -59,6 +73,7 @@ function backtraceLimit(doc: JsonObject): number | undefined {
  * Sidekiq: retry_count 0 on the first failure, exhausted when count ≥ max; `retry: false` drops
  * the job; `dead: false` drops it instead of killing. Verk: retry_count 1 on the first failure,
  * exhausted when count > max_retry_count. Exq: like Verk, with its `retry` integer limit.
+ * A failure whose cause is not the handler is never dropped ({@link FailureCause}).
  */
 export function failureOutcome(job: DecodedJob, fetchedQueue: string, info: FailureInfo, nowMs: number, policy: FailurePolicy): FailureOutcome {
   const peer: Peer = job.dialect;
@@ -66,9 +81,14 @@ export function failureOutcome(job: DecodedJob, fetchedQueue: string, info: Fail
   const doc = job.doc().clone();
   const message = info.errorMessage.slice(0, MAX_ERROR_MESSAGE);
   const prev = job.retryCount;
+  const cause = info.cause ?? 'handler';
+  // Only the handler's own failure may drop the job; an unknown class retries even with
+  // retry: false (its `false` means "do not run my code twice", and the code never ran).
+  const mayDrop = cause === 'handler';
+  const straightToDead = cause === 'invalid_args';
 
   if (traits.family === 'sidekiq') {
-    if (job.retry === false) return { kind: 'drop', reason: 'retry is false', retryCount: prev ?? 0 };
+    if (job.retry === false && mayDrop) return { kind: 'drop', reason: 'retry is false', retryCount: prev ?? 0 };
     const max = typeof job.retry === 'number' ? job.retry : policy.defaultMaxRetries;
     const retryQueue = doc.get('retry_queue');
     doc.set('queue', typeof retryQueue === 'string' ? retryQueue : fetchedQueue);
@@ -88,8 +108,8 @@ export function failureOutcome(job: DecodedJob, fetchedQueue: string, info: Fail
       doc.set('error_backtrace', encodeBacktrace(info.backtrace.slice(0, limit), traits.backtraceBase64 === 'mime' ? 'mime' : 'strict'));
     }
     const payload = stringifyJson(doc);
-    if (count >= max) {
-      if (doc.get('dead') === false) return { kind: 'drop', reason: 'retries exhausted and dead is false', retryCount: count };
+    if (straightToDead || count >= max) {
+      if (doc.get('dead') === false && mayDrop) return { kind: 'drop', reason: 'retries exhausted and dead is false', retryCount: count };
       return { kind: 'dead', payload, retryCount: count, scoreSeconds: floatSeconds(nowMs) };
     }
     // Sidekiq ≤ 7: count^4 + 15 + rand(10)·(count+1); Sidekiq 8: count^4 + 15 + rand(10·(count+1)).
@@ -108,7 +128,7 @@ export function failureOutcome(job: DecodedJob, fetchedQueue: string, info: Fail
     if (count > 1) doc.set('retried_at', int(nowS));
     doc.set('retry_count', int(count));
     const payload = stringifyJson(doc);
-    if (count > max) return { kind: 'dead', payload, retryCount: count, scoreSeconds: String(nowS) };
+    if (straightToDead || count > max) return { kind: 'dead', payload, retryCount: count, scoreSeconds: String(nowS) };
     // Verk: count^4 + 15 + uniform(1..30)·(count+1), added to the integer failure time (a float score).
     const runAtMs = policy.retryAt ? policy.retryAt(nowS * 1000, count) : (nowS + count ** 4 + 15 + randomInt(1, 31) * (count + 1)) * 1000;
     const score = policy.retryAt ? String(Math.floor(runAtMs / 1000)) : floatSeconds(runAtMs);
@@ -117,9 +137,10 @@ export function failureOutcome(job: DecodedJob, fetchedQueue: string, info: Fail
 
   // Exq re-encodes failed jobs into its own 13 fields (alphabetical); unknown fields are dropped.
   const r = doc.get('retry');
-  const max = r instanceof JsonNumber && r.isInteger && Number(r.raw) > 0 ? Number(r.raw) : r === true ? policy.defaultMaxRetries : 0;
+  const max = r instanceof JsonNumber && r.isInteger && Number(r.raw) > 0 ? Number(r.raw)
+    : r === true || (r === false && cause === 'unknown_class') ? policy.defaultMaxRetries : 0;
   const now = timestampToken(nowMs, 'float_s');
-  const exhausted = count > max;
+  const exhausted = straightToDead || count > max;
   const get = (k: string): JsonValue => doc.get(k) ?? null;
   const failedAt = get('failed_at');
   const exq = JsonObject.from([

@@ -38,7 +38,8 @@ export const PREVIEW_CHARS = 2000;
 
 /** Why the payload could not be decoded, and where it was found. */
 export interface UndecodableInfo {
-  code: WireErrorCode;
+  /** Why it could not be read; `failure_path`: it was read, but recording its failure failed. */
+  code: WireErrorCode | 'failure_path';
   message: string;
   field?: string | undefined;
   /** The queue it was fetched from (the scheduler, which cannot read it, says `default`). */

@@ -47,6 +47,9 @@ const worker = new Worker({
   shutdownTimeoutMs: 5_000,
   blockTimeoutSeconds: 1,
   logger,
+  // No per-job "done" line (info by default): 20,000 jobs a run would bury the log's lines
+  // about kills, recoveries and errors, which are what a chaos run's log is read for.
+  jobLogLevels: { done: 'debug' },
   handlers: {
     ChaosJob: async (args, ctx) => {
       const jid = ctx.jid ?? '?';

@@ -1,8 +1,8 @@
 /**
  * Bad input never stops the worker and is never lost: payloads that cannot be decoded go to
  * `dead` inside a Kiqgate::UndecodablePayload job hash holding the reason and their exact bytes;
- * decodable jobs with an unknown class or args failing the class's schema fail like any job
- * (retry, as the peer would).
+ * a decodable job with an unknown class fails into retry and is never dropped (not even with
+ * retry: false or dead: false); args failing the class's schema send the job straight to dead.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Worker } from '../../src/engine/index.js';
@@ -87,7 +87,7 @@ describe('bad input', () => {
     expect(dead.map((d) => undecodableOriginal(d)?.toString())).toEqual(['not json 4', 'not json 5']);
   });
 
-  it('unknown classes (also __proto__, constructor, toString) and schema failures go to retry with a clear message', async () => {
+  it('unknown classes (also __proto__, constructor, toString) go to retry, schema failures to dead, with a clear message', async () => {
     const seen: unknown[][] = [];
     worker = testWorker({
       handlers: {
@@ -102,7 +102,8 @@ describe('bad input', () => {
     await redis.lpush(k.queue('default'), JSON.stringify({ class: 'Typed', args: [7], queue: 'default', jid: 'typed2', retry: true }));
     await redis.lpush(k.queue('default'), good);
     await worker.start();
-    await until(async () => (await redis.zcard(k.retry)) === classes.length + 1, 'retry entries');
+    await until(async () => (await redis.zcard(k.retry)) === classes.length, 'retry entries');
+    await until(async () => (await redis.zcard(k.dead)) === 1, 'the schema failure in dead');
     await until(() => seen.length === 2, 'good jobs');
     expect(seen).toContainEqual([7]);
     expect(seen).toContainEqual([1, 'two']);
@@ -113,9 +114,48 @@ describe('bad input', () => {
       expect(e.error_class).toBe('UnknownJobClass');
       expect(e.retry_count).toBe(0);
     }
-    const typed = entries.find((x) => x.class === 'Typed')!;
-    expect(typed.error_class).toBe('InvalidJobArgs');
+    expect(entries.some((x) => x.class === 'Typed')).toBe(false);
+    const typed = JSON.parse((await redis.zrange(k.dead, 0, -1))[0]!) as Record<string, unknown>;
+    expect(typed).toMatchObject({ jid: 'typed1', error_class: 'InvalidJobArgs', retry_count: 0 });
     expect(typed.error_message).toMatch(/args of job class 'Typed' fail its schema: \/0 must be integer/);
-    expect(await redis.zcard(k.dead)).toBe(0);
+  });
+
+  it('no job is dropped for a deployment mistake: unknown classes retry despite retry: false and die despite dead: false; bad args go to dead; a handler failure with retry: false is still dropped', async () => {
+    worker = testWorker({
+      maxRetries: 1,
+      handlers: {
+        Fails: () => { throw new Error('handler failed'); },
+        Typed: { handler: () => undefined, argsSchema: { type: 'array', prefixItems: [{ type: 'integer' }], minItems: 1 } },
+      },
+    });
+    const k = worker.keys;
+    const j = (jid: string, cls: string, args: unknown[], extra: Record<string, unknown>) => JSON.stringify({ class: cls, args, queue: 'default', jid, ...extra });
+    await redis.lpush(k.queue('default'),
+      j('u1', 'Missing', [1], { retry: false }),
+      j('u2', 'Missing', [1], { retry: false, dead: false, retry_count: 0, failed_at: 1795872507.2, error_message: 'x', error_class: 'UnknownJobClass' }),
+      j('u3', 'Missing', [1], { retry: 2, dead: false, retry_count: 1, failed_at: 1795872507.2, error_message: 'x', error_class: 'UnknownJobClass' }),
+      j('a1', 'Typed', ['nope'], { retry: false }),
+      j('a2', 'Typed', ['nope'], { retry: true, dead: false }),
+      j('h1', 'Fails', [1], { retry: false }),
+    );
+    await worker.start();
+    await until(async () => (await redis.get(k.stat('failed'))) === '6', 'six failures');
+    await until(async () => (await redis.llen(k.inProgress('default', worker!.nodeId))) === 0, 'in-progress empty');
+    const parse = (xs: string[]) => xs.map((x) => JSON.parse(x) as Record<string, unknown>);
+    const retry = parse(await redis.zrange(k.retry, 0, -1));
+    const dead = parse(await redis.zrange(k.dead, 0, -1));
+    // u1: first failure of an unknown class, retry: false → retry with the worker's maxRetries (1).
+    expect(retry.map((e) => e.jid)).toEqual(['u1']);
+    expect(retry[0]).toMatchObject({ retry: false, retry_count: 0, error_class: 'UnknownJobClass' });
+    const [, score] = await redis.zrange(k.retry, 0, -1, 'WITHSCORES');
+    expect(Number(score) - Number(retry[0]!.failed_at)).toBeGreaterThanOrEqual(15); // Sidekiq's backoff, not at once
+    // u2/u3: exhausted unknown classes with dead: false → dead; a1/a2: bad args → dead at once.
+    expect(dead.map((e) => e.jid).sort()).toEqual(['a1', 'a2', 'u2', 'u3']);
+    expect(dead.find((e) => e.jid === 'u2')).toMatchObject({ retry_count: 1, error_class: 'UnknownJobClass' });
+    expect(dead.find((e) => e.jid === 'u3')).toMatchObject({ retry_count: 2, error_class: 'UnknownJobClass' });
+    for (const jid of ['a1', 'a2']) expect(dead.find((e) => e.jid === jid)).toMatchObject({ retry_count: 0, error_class: 'InvalidJobArgs' });
+    // h1: the handler ran and failed, retry: false → dropped, as Sidekiq does.
+    expect(await redis.llen(k.queue('default'))).toBe(0);
+    expect([...retry, ...dead].some((e) => e.jid === 'h1')).toBe(false);
   });
 });

@@ -173,3 +173,52 @@ describe('Sidekiq retry semantics', () => {
     expect(decodeBacktrace(mime)).toEqual(lines);
   });
 });
+
+describe('failure causes: an unknown class is never dropped, invalid args go to dead', () => {
+  const at = 1_795_872_507_234.5;
+  const policy = { defaultMaxRetries: 3 };
+  const unknown: FailureInfo = { errorMessage: "unknown job class 'X': no handler registered", errorClass: 'UnknownJobClass', cause: 'unknown_class' };
+  const badArgs: FailureInfo = { errorMessage: 'args fail its schema', errorClass: 'InvalidJobArgs', cause: 'invalid_args' };
+  const handler: FailureInfo = { errorMessage: 'boom', errorClass: 'RuntimeError' };
+  /** The first payload a peer pushed in its worker-failure-retry fixture, with fields replaced. */
+  const payload = (set: string, fields: Record<string, unknown>): string => {
+    const o = JSON.parse(failures(`${set}/worker-failure-retry.json`)[0]!.original) as Record<string, unknown>;
+    return JSON.stringify({ ...o, ...fields });
+  };
+  const errorMessage = (o: { kind: string; payload?: string }): unknown => (o.payload ? parseObject(o.payload).get('error_message') : undefined);
+
+  it('Sidekiq: unknown class with retry: false retries with the default maximum, then goes to dead even with dead: false', () => {
+    const first = failureOutcome(decodeJob(payload('sidekiq-7.3.10', { retry: false })), 'q', unknown, at, policy);
+    expect(first).toMatchObject({ kind: 'retry', retryCount: 0 });
+    expect(first.kind === 'retry' && first.runAtMs - at).toBeGreaterThanOrEqual(15_000);
+    expect(errorMessage(first)).toBe(unknown.errorMessage);
+    const last = failureOutcome(decodeJob(payload('sidekiq-7.3.10', { retry: false, dead: false, retry_count: 2 })), 'q', unknown, at, policy);
+    expect(last).toMatchObject({ kind: 'dead', retryCount: 3 });
+    expect(failureOutcome(decodeJob(payload('sidekiq-7.3.10', { retry: 5, retry_count: 4 })), 'q', unknown, at, policy).kind).toBe('dead');
+    // The handler's own failure still follows the job's settings, as Sidekiq does.
+    expect(failureOutcome(decodeJob(payload('sidekiq-7.3.10', { retry: false })), 'q', handler, at, policy).kind).toBe('drop');
+    expect(failureOutcome(decodeJob(payload('sidekiq-7.3.10', { dead: false, retry_count: 2 })), 'q', handler, at, policy).kind).toBe('drop');
+  });
+
+  it('Sidekiq: invalid args go to dead at once, whatever retry and dead say', () => {
+    for (const fields of [{}, { retry: true }, { retry: false }, { retry: 10, dead: false }]) {
+      const out = failureOutcome(decodeJob(payload('sidekiq-8.1.7', fields)), 'q', badArgs, at, policy);
+      expect(out, JSON.stringify(fields)).toMatchObject({ kind: 'dead', retryCount: 0 });
+      expect(errorMessage(out)).toBe(badArgs.errorMessage);
+    }
+  });
+
+  it('Verk: invalid args go to dead at once; an unknown class retries', () => {
+    expect(failureOutcome(decodeJob(payload('verk-1.7.3', {})), 'q', badArgs, at, policy)).toMatchObject({ kind: 'dead', retryCount: 1 });
+    expect(failureOutcome(decodeJob(payload('verk-1.7.3', {})), 'q', unknown, at, policy)).toMatchObject({ kind: 'retry', retryCount: 1 });
+  });
+
+  it('Exq: unknown class with retry: false retries with the default maximum; invalid args go to dead at once', () => {
+    expect(failureOutcome(decodeJob(payload('exq-0.23.0', { retry: false })), 'q', handler, at, policy).kind).toBe('dead');
+    expect(failureOutcome(decodeJob(payload('exq-0.23.0', { retry: false })), 'q', unknown, at, policy)).toMatchObject({ kind: 'retry', retryCount: 1 });
+    expect(failureOutcome(decodeJob(payload('exq-0.23.0', { retry: false, retry_count: 3 })), 'q', unknown, at, policy).kind).toBe('dead');
+    const bad = failureOutcome(decodeJob(payload('exq-0.23.0', { retry: 25 })), 'q', badArgs, at, policy);
+    expect(bad.kind).toBe('dead');
+    expect(bad.kind === 'dead' && parseObject(bad.payload).get('error_class')).toBe('ExqGenericError');
+  });
+});
