@@ -318,7 +318,11 @@ export class Worker extends EngineEmitter implements EngineView {
   private async runShutdownHook(): Promise<void> {
     const hook = this.hooks.shutdown;
     if (!hook) return;
-    if (this.startupRun && (await this.startupRun)) return; // it threw: the worker never started
+    if (this.startupRun) {
+      // A stop during the startup hook waits for it (unless forced); if it threw, nothing started.
+      const startup = await Promise.race([this.startupRun, this.forced.then(() => 'forced' as const)]);
+      if (startup !== undefined) return;
+    }
     const run = (async () => { await hook(); })().then(
       () => 'done' as const,
       (err: unknown) => { this.logger.error({ err }, 'shutdown hook failed'); return 'done' as const; },

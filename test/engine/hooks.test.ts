@@ -88,6 +88,27 @@ describe('lifecycle hooks', () => {
     expect(await redis.exists(w.keys.nodeClaim('h1'))).toBe(0);
   });
 
+  it('stop() while the startup hook runs: nothing is fetched, and shutdown runs after startup finished', async () => {
+    const events: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    const w = worker({
+      handlers: { Quick: () => { events.push('ran'); } },
+      startup: async () => { events.push('startup'); await held; events.push('startup done'); },
+      shutdown: () => { events.push('shutdown'); },
+    });
+    await redis.lpush(w.keys.queue('default'), job('Quick', 'a'));
+    const started = w.start();
+    await until(() => events.length === 1, 'the startup hook to run');
+    const stopped = w.stop();
+    release();
+    await started;
+    await stopped;
+    expect(events).toEqual(['startup', 'startup done', 'shutdown']);
+    expect(await redis.lrange(w.keys.queue('default'), 0, -1)).toEqual([job('Quick', 'a')]);
+    expect(await redis.exists(w.keys.nodeClaim('h1'))).toBe(0);
+  });
+
   it('stop({ force: true }) during a graceful stop aborts running jobs and gives them back now, not at the 60 s deadline', async () => {
     const aborted: string[] = [];
     const w = worker({
