@@ -92,7 +92,8 @@ function startWorker(args: string[], env: Record<string, string>) {
   let err = '';
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const exited = new Promise<Exit>((done) => child.on('exit', (code, signal) => done({ code, signal, out, err })));
+  // 'close', not 'exit': the last output may still be in the pipes when 'exit' fires.
+  const exited = new Promise<Exit>((done) => child.on('close', (code, signal) => done({ code, signal, out, err })));
   let exit: Exit | undefined;
   void exited.then((e) => { exit = e; });
   return {

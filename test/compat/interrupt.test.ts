@@ -31,7 +31,7 @@ it('SIGINT while the heartbeat check runs: no key is left behind (none without a
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
   let exit: { code: number | null } | undefined;
-  child.on('exit', (code) => { exit = { code }; });
+  child.on('close', (code) => { exit = { code }; }); // after the pipes are drained, unlike 'exit'
   try {
     const written = await until(async () => {
       const keys = await scanKeys(redis, `${ns}:*`);
