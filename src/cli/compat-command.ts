@@ -1,8 +1,11 @@
 /**
  * `kiqgate compat`: replays captured fixtures (any directory in the FORMAT.md format) against a
  * Redis and reports, per scenario, which interop checks pass. Exit 0 when all pass, 1 on any
- * failure, 2 when it cannot run (bad flags, no Redis, a namespace that is not empty).
+ * failure, 2 when it cannot run (bad flags, no Redis, a namespace that is not empty). SIGINT or
+ * SIGTERM during the fixture checks removes every key the run wrote, then exits 128 + the
+ * signal's number (130 for Ctrl-C); a second one exits at once.
  */
+import { constants } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,7 +15,7 @@ import { roundtripCheck } from '../compat/checks/roundtrip.js';
 import { runCheck } from '../compat/checks/run.js';
 import { lifecycleCheck } from '../compat/checks/lifecycle.js';
 import { failureLines, jsonReport, markdownMatrix, scenarioLine } from '../compat/report.js';
-import { CompatSetupError, runCompat } from '../compat/runner.js';
+import { CompatInterruptedError, CompatSetupError, runCompat } from '../compat/runner.js';
 import {
   LiveUnavailableError, checkLiveRequirements, liveCellLine, liveMarkdown, runLiveMatrix, type LiveReport,
 } from '../compat/live/matrix.js';
@@ -88,12 +91,28 @@ export async function run(argv: string[]): Promise<number> {
     },
   };
   if (values.namespace) opts.namespace = values.namespace;
+  // Ctrl-C: runCompat removes what it wrote (its Sidekiq process keys included), then we exit.
+  const interrupt = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (received) process.exit(128 + constants.signals[sig]); // a second one: do not wait for the cleanup
+    received = sig;
+    process.stderr.write(`kiqgate compat: ${sig} received: removing the keys written so far (send it again to exit at once)\n`);
+    interrupt.abort();
+  };
+  opts.signal = interrupt.signal;
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let outcome: Awaited<ReturnType<typeof runCompat>>;
   try {
     outcome = await runCompat(opts);
   } catch (err) {
     if (err instanceof CompatSetupError) throw new CliError(`${err.message} (Redis ${redactUrl(redisUrl)})`, 2);
+    if (err instanceof CompatInterruptedError) throw new CliError(err.message, 128 + constants.signals[received ?? 'SIGINT']);
     throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   const { results, loadErrors } = outcome;
   for (const e of loadErrors) process.stderr.write(`kiqgate compat: skipped ${e}\n`);

@@ -53,13 +53,18 @@ export function describeError(err: unknown): string {
   return redactText(msg);
 }
 
+/**
+ * Ends the process once a command is done, after stdout and stderr took what was written: a
+ * timer or connection left open (by a workers module, or ioredis's 2 s disconnect timer after a
+ * failed connect) must not keep a finished or failed command alive.
+ */
+function exitWith(code: number): void {
+  process.exitCode = code;
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
 // Run when executed directly (bin/kiqgate.js imports this module for its side effect).
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`kiqgate: ${describeError(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+main(process.argv.slice(2)).then(exitWith, (err: unknown) => {
+  process.stderr.write(`kiqgate: ${describeError(err)}\n`);
+  exitWith(1);
+});

@@ -5,17 +5,21 @@
  *                  [--node-id ID | --generate-node-id] [--concurrency N] [--timeout SECONDS]
  *                  [--namespace NS] [--peer sidekiq6|sidekiq7|sidekiq8] [--config FILE]
  *
- * Options merge as API < config file < environment < flags (see engine/config.ts). The handler
- * module exports a Map or an object of class name → handler (as `default`, or as named
- * exports); for objects only own properties count. SIGTERM/SIGINT stop gracefully (running
- * jobs get `--timeout` seconds, then go back to their queues); SIGTSTP quiets. Logs are pino
- * JSON on stdout; a Redis password never appears in a log line or an error.
+ * Options merge as API < config file < environment < flags (see engine/config.ts). The workers
+ * module's shapes are described at {@link loadWorkersModule}; it may export `startup` and
+ * `shutdown` hooks beside its handlers. SIGTERM/SIGINT stop gracefully (running jobs get
+ * `--timeout` seconds, then go back to their queues); a second SIGTERM/SIGINT forces the stop
+ * (running jobs are aborted and given back now); SIGTSTP quiets. Once stopped (and the shutdown
+ * hook has run) the command returns and the CLI ends the process, so a timer or connection the
+ * module left open cannot keep it alive. Logs are pino JSON on stdout; a Redis password never
+ * appears in a log line or an error.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { ConfigError, type HandlerTable, type WorkerOptions, Worker, parseQueueSpec, resolveConfig } from '../engine/index.js';
+import type { Logger } from 'pino';
+import { ConfigError, type HandlerTable, type WorkerHooks, type WorkerOptions, Worker, parseQueueSpec, resolveConfig } from '../engine/index.js';
 import type { Handler, HandlerDefinition } from '../engine/registry.js';
 import { redactText } from '../support/redact.js';
 import { CliError } from './cli-error.js';
@@ -26,6 +30,7 @@ const USAGE = `kiqgate worker --require ./workers.js [options]
 
   --redis URL             Redis URL (default: REDIS_URL, else redis://127.0.0.1:6379)
   --require PATH          module exporting the handlers (Map or object: class name → handler)
+                          and optionally startup/shutdown hooks
   --queue NAME[:N]        a queue and its concurrency (repeatable; default: default:10)
   --concurrency N         concurrency of queues given without :N (or of every queue)
   --node-id ID            fixed node id (in-progress lists inprogress:<q>:<ID>; default "1")
@@ -46,8 +51,36 @@ function isHandlerLike(v: unknown): v is Handler | HandlerDefinition {
   return typeof v === 'function' || (v !== null && typeof v === 'object' && typeof (v as HandlerDefinition).handler === 'function');
 }
 
-/** Loads the handler module: `default` (Map or object), else the named exports that are handlers. */
-export async function loadHandlers(path: string): Promise<HandlerTable> {
+/** A handler table as the `handlers` of a workers module: a Map, or an object that is not itself a handler. */
+function isTable(v: unknown): v is HandlerTable {
+  return v instanceof Map || (v !== null && typeof v === 'object' && !Array.isArray(v) && !isHandlerLike(v));
+}
+
+/** What the worker runs from a `--require` module. */
+export interface WorkersModule extends WorkerHooks {
+  handlers: HandlerTable;
+}
+
+const HOOKS = ['startup', 'shutdown'] as const;
+const SHAPES = 'export default { handlers: { ClassName: handler }, startup, shutdown }, an object or Map of class name → handler, or named handler exports';
+
+/**
+ * Loads the `--require` module. Its shapes (a CommonJS `module.exports` is its `default`):
+ *
+ * 1. `default` is `{ handlers, startup?, shutdown? }`, `handlers` a Map or an object of class
+ *    name → handler (it has a `handlers` key whose value is a table, not a handler); any other
+ *    key is refused, so a misspelt hook is not silently dropped;
+ * 2. `default` is an object of class name → handler (own enumerable properties); its
+ *    `startup` and `shutdown` keys are the hooks, never job classes;
+ * 3. `default` is a Map of class name → handler (a `startup`/`shutdown` key is refused);
+ * 4. no object `default`: the named exports — `handlers` (a table) or the named exports that
+ *    are handlers — and `startup`/`shutdown` as hooks.
+ * With shapes 1-3, `startup`/`shutdown` may also be named exports (not both ways at once).
+ *
+ * A module with no job class at all is refused: the worker would fail every job it fetched.
+ * Hooks are functions, async or not (see WorkerHooks for when they run).
+ */
+export async function loadWorkersModule(path: string): Promise<WorkersModule> {
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
@@ -55,13 +88,51 @@ export async function loadHandlers(path: string): Promise<HandlerTable> {
     throw new CliError(`cannot load --require ${path}: ${redactText((err as Error).message)}`);
   }
   const def = mod.default;
-  if (def instanceof Map) return def as HandlerTable;
-  if (def !== null && typeof def === 'object') {
-    return Object.fromEntries(Object.entries(def)) as HandlerTable; // own enumerable properties only
+  let handlers: HandlerTable;
+  let source: Record<string, unknown>; // where the hooks are
+  if (def instanceof Map) {
+    for (const hook of HOOKS) {
+      if (def.has(hook)) throw new CliError(`--require ${path}: '${hook}' in the default Map is a hook name, not a job class; export default { handlers: yourMap, ${hook} }`);
+    }
+    handlers = def as HandlerTable;
+    source = {};
+  } else if (def !== null && typeof def === 'object' && Object.hasOwn(def, 'handlers') && isTable((def as Record<string, unknown>).handlers)) {
+    source = def as Record<string, unknown>;
+    const unknown = Object.keys(source).filter((k) => k !== 'handlers' && !(HOOKS as readonly string[]).includes(k));
+    if (unknown.length > 0) throw new CliError(`--require ${path}: unexpected key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} beside 'handlers' in the default export (expected handlers, startup, shutdown)`);
+    handlers = source.handlers as HandlerTable;
+  } else if (def !== null && typeof def === 'object') {
+    source = def as Record<string, unknown>;
+    handlers = Object.fromEntries(Object.entries(source).filter(([k]) => !(HOOKS as readonly string[]).includes(k))) as HandlerTable; // own enumerable properties only
+  } else {
+    source = mod;
+    handlers = isTable(mod.handlers)
+      ? mod.handlers
+      : Object.fromEntries(Object.entries(mod).filter(([name, v]) => name !== 'default' && !(HOOKS as readonly string[]).includes(name) && isHandlerLike(v))) as HandlerTable;
   }
-  const named = Object.entries(mod).filter(([name, v]) => name !== 'default' && isHandlerLike(v));
-  if (named.length === 0) throw new CliError(`--require ${path} exports no handlers (export a Map or an object of class name → handler)`);
-  return Object.fromEntries(named) as HandlerTable;
+  const classes = handlers instanceof Map ? handlers.size : Object.keys(handlers).length;
+  if (classes === 0) throw new CliError(`--require ${path} exports no job handlers, so the worker would fail every job; export them as ${SHAPES}`);
+  const loaded: WorkersModule = { handlers };
+  for (const hook of HOOKS) {
+    // Beside an object default, a named export counts too (`export default table; export function shutdown`).
+    const named = source === mod ? undefined : mod[hook];
+    if (source[hook] !== undefined && named !== undefined && source[hook] !== named) throw new CliError(`--require ${path}: '${hook}' is exported twice (in the default export and as a named export); keep one`);
+    const fn = source[hook] ?? named;
+    if (fn === undefined) continue;
+    if (typeof fn !== 'function') throw new CliError(`--require ${path}: '${hook}' must be a function (the ${hook} hook), got ${fn === null ? 'null' : typeof fn}`);
+    loaded[hook] = fn as () => Promise<void> | void;
+  }
+  return loaded;
+}
+
+/** The handlers of the `--require` module (see loadWorkersModule), without its hooks. */
+export async function loadHandlers(path: string): Promise<HandlerTable> {
+  return (await loadWorkersModule(path)).handlers;
+}
+
+/** Writes out what pino has buffered (its stdout stream is asynchronous) before the process ends. */
+function flushLogs(logger: Logger): Promise<void> {
+  return new Promise((done) => logger.flush(() => done()));
 }
 
 /** Runs the worker until a stop signal; resolves to the process exit code. */
@@ -132,7 +203,7 @@ export async function runWorkerCommand(argv: string[]): Promise<number> {
   // --concurrency without --queue: every queue from the lower layers gets that concurrency.
   if (concurrency !== undefined && !values.queue) for (const q of config.queues.keys()) config.queues.set(q, concurrency);
 
-  const handlers = await loadHandlers(values.require);
+  const workers = await loadWorkersModule(values.require);
   if (config.redis === undefined || typeof config.redis === 'string') {
     // Fail fast with one clear (redacted) line when Redis does not answer; the worker itself retries forever.
     config.redis = resolveRedisUrl(config.redis);
@@ -140,11 +211,20 @@ export async function runWorkerCommand(argv: string[]): Promise<number> {
     probe.disconnect();
   }
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
-  const worker = new Worker({ handlers, logger }, config);
+  const worker = new Worker({ ...workers, logger }, config);
 
+  // The first SIGTERM/SIGINT stops gracefully, the second forces the stop.
+  let stopping: 'not asked' | 'gracefully' | 'now' = 'not asked';
   const onStop = (sig: NodeJS.Signals) => {
-    logger.info({ signal: sig }, 'signal received: stopping gracefully');
-    void worker.stop();
+    if (stopping === 'not asked') {
+      stopping = 'gracefully';
+      logger.info({ signal: sig }, 'signal received: stopping gracefully (send it again to stop now)');
+      void worker.stop();
+    } else if (stopping === 'gracefully') {
+      stopping = 'now';
+      logger.warn({ signal: sig }, 'second signal received: stopping now (running jobs are aborted and given back to their queues)');
+      void worker.stop({ force: true });
+    }
   };
   const onQuiet = () => {
     logger.info({ signal: 'SIGTSTP' }, 'signal received: quiet (no new jobs)');
@@ -156,10 +236,12 @@ export async function runWorkerCommand(argv: string[]): Promise<number> {
   try {
     await worker.start();
     await worker.stopped;
+    await flushLogs(logger);
     return 0;
   } catch (err) {
     logger.error({ err: redactText((err as Error).message) }, 'worker failed');
     await worker.stop().catch(() => undefined);
+    await flushLogs(logger);
     throw new CliError(redactText((err as Error).message), 1);
   } finally {
     process.off('SIGTERM', onStop);

@@ -3,14 +3,16 @@
  * of its own (removed afterwards), and collects one result per scenario.
  *
  * It never touches data it did not create: all keys live under `<root>:`, a root that is checked
- * to be empty before anything is written.
+ * to be empty before anything is written. An interrupted run (Ctrl-C: `signal`) removes them too.
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { connectChecked, deleteKeys, RedisUnreachableError, scanKeys } from '../support/connection.js';
+import { delay } from '../support/delay.js';
 import { redactText } from '../support/redact.js';
 import { CommandLog } from './monitor.js';
 import { findFixtureFiles, readFixture, type LoadedFixture } from './fixture.js';
+import { stopCheckWorkers } from './checks/harness.js';
 import { type Check, type CheckName, type CheckResult, type ScenarioResult, CHECKS } from './types.js';
 
 export interface RunOptions {
@@ -23,9 +25,22 @@ export interface RunOptions {
   checks: Partial<Record<CheckName, Check>>;
   /** Called after each scenario (for streaming output). */
   onResult?: (r: ScenarioResult) => void;
+  /** Aborting it interrupts the run: runCompat removes what it wrote and rejects with CompatInterruptedError. */
+  signal?: AbortSignal;
 }
 
 export class CompatSetupError extends Error {}
+
+/** The run was interrupted (its `signal` aborted); the keys under `root` were removed. */
+export class CompatInterruptedError extends Error {
+  override readonly name = 'CompatInterruptedError';
+  constructor(readonly root: string, readonly removed: boolean) {
+    super(removed ? `interrupted: removed the keys it wrote under '${root}:'` : `interrupted: could not remove the keys it wrote under '${root}:'`);
+  }
+}
+
+/** How long an interrupted run waits for the check in flight to give up before removing its keys. */
+const SETTLE_MS = 5_000;
 
 /** Loads every fixture under the directories (an unreadable file is reported, not fatal). */
 export function loadFixtures(dirs: string[]): { fixtures: LoadedFixture[]; errors: string[] } {
@@ -67,10 +82,12 @@ export async function runCompat(opts: RunOptions): Promise<{ results: ScenarioRe
   const { fixtures, errors } = loadFixtures(opts.fixtureDirs);
   const monitor = await CommandLog.start(opts.redisUrl);
   const results: ScenarioResult[] = [];
-  try {
+  const signal = opts.signal;
+  const run = (async () => {
     for (const [i, fx] of fixtures.entries()) {
       const checks = {} as Record<CheckName, CheckResult>;
       for (const name of CHECKS) {
+        if (signal?.aborted) return;
         const check = opts.checks[name];
         const namespace = `${root}:${i}:${name}`;
         if (!check) {
@@ -96,10 +113,51 @@ export async function runCompat(opts: RunOptions): Promise<{ results: ScenarioRe
       results.push(result);
       opts.onResult?.(result);
     }
-  } finally {
+  })();
+  const interrupted = new Promise<'interrupted'>((resolve) => {
+    if (signal?.aborted) resolve('interrupted');
+    signal?.addEventListener('abort', () => resolve('interrupted'), { once: true });
+  });
+  let outcome: 'done' | 'interrupted';
+  try {
+    outcome = await Promise.race([run.then(() => 'done' as const), interrupted]);
+  } catch (err) {
     monitor.stop();
-    await deleteKeys(redis, `${root}:*`);
     redis.disconnect();
+    throw err;
   }
+  if (outcome === 'interrupted') {
+    monitor.stop();
+    throw new CompatInterruptedError(root, await removeAfterInterrupt(opts.redisUrl, redis, root, run));
+  }
+  monitor.stop();
+  await deleteKeys(redis, `${root}:*`);
+  redis.disconnect();
   return { results, loadErrors: errors };
+}
+
+/**
+ * Cleanup of an interrupted run, in an order that leaves nothing behind: the check in flight
+ * loses its connection (its next command fails, so it writes nothing more), the Workers the
+ * checks started are stopped (a Sidekiq heartbeat deregisters) and no new one starts, the check
+ * is given a moment to give up, and only then is everything under the root removed, over a
+ * new connection. Resolves whether the keys were removed.
+ */
+async function removeAfterInterrupt(url: string, redis: Redis, root: string, run: Promise<void>): Promise<boolean> {
+  redis.disconnect();
+  await stopCheckWorkers();
+  const settle = delay(SETTLE_MS);
+  await Promise.race([run.catch(() => undefined), settle.promise]);
+  settle.cancel();
+  try {
+    const fresh = await connectChecked(url);
+    try {
+      await deleteKeys(fresh, `${root}:*`);
+    } finally {
+      fresh.disconnect();
+    }
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,7 +1,7 @@
 /**
  * The engine: consumes Sidekiq-, Verk- and kiqgate-written jobs reliably (Verk's model).
  */
-export { Worker, createWorker } from './worker.js';
+export { Worker, createWorker, type WorkerHooks, type StopOptions } from './worker.js';
 export {
   type WorkerOptions, type WorkerConfig, type LogLevel, type SidekiqPeer,
   ConfigError, resolveConfig, readConfigFile, readEnv, parseQueueSpec,

@@ -9,13 +9,15 @@
  * - same host, that pid alive (or a Worker of this very process): in use, refuse at once (were
  *   the pid reused by an unrelated process, the claim still lapses within its TTL; the error
  *   says so);
- * - same host, that pid gone: our own crashed predecessor (a restart, also in a container where
- *   both are pid 1): take the claim over at once, its in-progress jobs are ours to recover;
+ * - same host, that pid gone (or a zombie: dead, only not yet reaped by its parent, as right
+ *   after a SIGKILL): our own crashed predecessor (a restart, also in a container where both
+ *   are pid 1): take the claim over at once, its in-progress jobs are ours to recover;
  * - another host: we cannot see its pid, so wait for the claim to lapse (at most its TTL): a
  *   claim that is refreshed meanwhile belongs to a live process, refuse.
  * Every change of hands is a compare and set (swap-claim-1.lua). Generated node ids need none
  * of this (they are random; Verk's node heartbeat covers them).
  */
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -46,13 +48,29 @@ function parseHolder(value: string): Holder | undefined {
   }
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this pid runs on this host; a zombie (it exited, unreaped) does not. */
+export function pidAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    process.kill(pid, 0); // succeeds for a zombie too: its pid exists until its parent reaps it
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, only not ours to signal
   }
+  return !isZombie(pid);
+}
+
+/**
+ * Linux: the state field of /proc/<pid>/stat is `Z` for a process that has exited but whose
+ * parent has not reaped it yet. Elsewhere (no /proc) a process is taken as no zombie.
+ */
+function isZombie(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  // "<pid> (<comm>) <state> ...": comm may hold spaces and parentheses, so read after the last ')'.
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
 }
 
 export class NodeClaim {

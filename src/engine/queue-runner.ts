@@ -21,7 +21,8 @@
  * - if the loop throws (Redis down, a script error) it restarts with backoff; other queues
  *   are separate runners and go on;
  * - stop() lets running jobs finish until the deadline, then aborts them and gives every
- *   unfinished job back to the consuming end of the queue, bytes unchanged.
+ *   unfinished job back to the consuming end of the queue, bytes unchanged; hurry() (a forced
+ *   stop) moves the deadline to now.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -89,6 +90,8 @@ export class QueueRunner {
   private paused = false;
   private pausedAnnounced = false;
   private stopping = false;
+  /** When running jobs are aborted at a stop: the shutdown deadline, or at once after hurry(). */
+  private stopDeadline: { at: number; why: 'shutdown timeout' | 'forced stop' } = { at: Infinity, why: 'shutdown timeout' };
   private recovered = false;
   private backoffMs = 100;
   private backoffTimer: { promise: Promise<void>; cancel: () => void } | undefined;
@@ -168,6 +171,7 @@ export class QueueRunner {
   async stop(deadline: number): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    if (deadline < this.stopDeadline.at) this.stopDeadline = { at: deadline, why: 'shutdown timeout' };
     this.audit.stop(); // from here stop() gives back the whole list
     if (!this.paused) this.deps.events.fire('queue:pausing', { queue: this.name });
     this.backoffTimer?.cancel();
@@ -176,13 +180,13 @@ export class QueueRunner {
     await this.supervisor;
     await this.blockPending;
 
-    while (this.slots.size > 0 && Date.now() < deadline) {
-      const timer = delay(deadline - Date.now());
+    while (this.slots.size > 0 && Date.now() < this.stopDeadline.at) {
+      const timer = delay(this.stopDeadline.at - Date.now());
       await Promise.race([this.nextWake(), timer.promise]);
       timer.cancel();
     }
     if (this.slots.size > 0) {
-      this.log.warn({ jobs: this.slots.size }, 'shutdown timeout: aborting running jobs and giving them back to the queue');
+      this.log.warn({ jobs: this.slots.size }, `${this.stopDeadline.why}: aborting running jobs and giving them back to the queue`);
       for (const slot of this.slots.values()) slot.abandoned = true;
       const reason = new Error('worker shutting down: job aborted and requeued');
       reason.name = 'AbortError';
@@ -207,6 +211,15 @@ export class QueueRunner {
     this.blocking?.disconnect();
     this.blocking = undefined;
     this.deps.events.fire('queue:paused', { queue: this.name });
+  }
+
+  /**
+   * A forced stop: running jobs are aborted and given back now instead of at the shutdown
+   * deadline (also when stop() has not been called yet: its deadline is then already past).
+   */
+  hurry(): void {
+    this.stopDeadline = { at: Date.now(), why: 'forced stop' };
+    this.wake();
   }
 
   // ---- the loop ------------------------------------------------------------------------

@@ -9,12 +9,17 @@
  *
  * It is also the {@link EngineView} those services see. start() → stop() leaves no timer,
  * connection or in-progress job behind.
+ *
+ * The application's own lifecycle hooks ({@link WorkerHooks}) run around it: `startup` once
+ * Redis answers and the node id is claimed, before anything is fetched; `shutdown` once the
+ * worker is done with Redis (jobs finished or given back, process deregistered, node id
+ * released, its connections closed), just before stop() resolves.
  */
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { KeyLayout, type Peer } from '../wire/index.js';
 import { closeConnection, openRedis } from '../support/connection.js';
-import { delay } from '../support/delay.js';
+import { deadline as deadlineTimer } from '../support/delay.js';
 import { redactText, redactUrl } from '../support/redact.js';
 import { type WorkerConfig, type WorkerOptions, ConfigError, resolveConfig } from './config.js';
 import type { EngineService, EngineView, RunningJob } from './engine-view.js';
@@ -28,7 +33,39 @@ import { defineScripts, requeueAll } from './scripts.js';
 import { SidekiqHeartbeat } from './sidekiq-heartbeat.js';
 import { VerkNodes } from './verk-nodes.js';
 
-type State = 'idle' | 'running' | 'stopping' | 'stopped';
+/**
+ * idle → running (start) → stopping (stop: jobs get until the shutdown deadline) → stopped;
+ * `forcing` is stopping after stop({ force: true }): running jobs are aborted and given back now.
+ */
+type State = 'idle' | 'running' | 'stopping' | 'forcing' | 'stopped';
+
+/**
+ * The application's lifecycle hooks (Sidekiq's `:startup` and `:shutdown` events). Either may
+ * be async. A `startup` that throws fails start() (nothing was fetched; the node id is
+ * released) and `shutdown` does not run; a `shutdown` that throws is logged, and stop() still
+ * resolves.
+ */
+export interface WorkerHooks {
+  /** Runs in start() once Redis answers and the node id is claimed, before any job is fetched. */
+  startup?: () => Promise<void> | void;
+  /**
+   * Runs in stop() once the worker is done: every job finished or was given back to its queue,
+   * the process is deregistered, the node id released and the worker's connections closed.
+   * So it may close anything the jobs used; a slow hook delays only stop()'s return. After
+   * stop({ force: true }) it is called but not waited for.
+   */
+  shutdown?: () => Promise<void> | void;
+}
+
+/** How stop() treats running jobs. */
+export interface StopOptions {
+  /**
+   * Abort running jobs now (their AbortSignal fires) and give them back to their queues, as at
+   * the shutdown timeout; also cuts short the wait for an unresponsive Redis and for the
+   * shutdown hook. May be passed to a stop that is already under way (a second Ctrl-C).
+   */
+  force?: boolean;
+}
 
 /** How long after the shutdown deadline stop() still waits for Redis to take its last writes. */
 const REDIS_GRACE_MS = 2_000;
@@ -51,18 +88,30 @@ export class Worker extends EngineEmitter implements EngineView {
   private verkNodes: VerkNodes | undefined;
   private state: State = 'idle';
   private quieted = false;
+  private readonly hooks: WorkerHooks;
+  /** The startup hook's run, resolving to its error if it threw (stop() waits for it). */
+  private startupRun: Promise<Error | undefined> | undefined;
   private stopPromise: Promise<void> | undefined;
+  /** Shortens stop()'s wait for Redis when the stop is forced (set while stopping). */
+  private giveUp: ReturnType<typeof deadlineTimer> | undefined;
+  private forcedResolve!: () => void;
+  /** Resolves when the stop is forced: the shutdown hook is no longer waited for. */
+  private readonly forced: Promise<void> = new Promise((resolve) => { this.forcedResolve = resolve; });
   private stoppedResolve!: () => void;
   /** Resolves once stop() has finished (whoever started it: API, signal, Sidekiq's TERM). */
   readonly stopped: Promise<void> = new Promise((resolve) => { this.stoppedResolve = resolve; });
 
   /**
-   * @param options the API layer of the configuration.
+   * @param options the API layer of the configuration, and the lifecycle hooks.
    * @param config an already resolved configuration (the CLI passes file/env/flags merged in);
    *   when omitted, `options` alone are used, with the defaults.
    */
-  constructor(options: WorkerOptions = {}, config?: WorkerConfig) {
-    const cfg = config ?? resolveConfig({ api: options });
+  constructor(options: WorkerOptions & WorkerHooks = {}, config?: WorkerConfig) {
+    const { startup, shutdown, ...rest } = options;
+    for (const [name, hook] of [['startup', startup], ['shutdown', shutdown]] as const) {
+      if (hook !== undefined && typeof hook !== 'function') throw new ConfigError(name, 'API', `expected a function, got ${typeof hook}`);
+    }
+    const cfg = config ?? resolveConfig({ api: rest });
     const logger = options.logger ?? pino({ level: cfg.logLevel, base: { pid: process.pid } });
     super(logger);
     this.config = cfg;
@@ -73,6 +122,7 @@ export class Worker extends EngineEmitter implements EngineView {
     this.keys = new KeyLayout(cfg.namespace);
     this.peer = cfg.peer;
     this.queueSizes = new Map(cfg.queues);
+    this.hooks = { startup, shutdown };
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
@@ -112,6 +162,17 @@ export class Worker extends EngineEmitter implements EngineView {
       }
       this.claim = claim;
     }
+    if (this.hooks.startup) {
+      this.startupRun = this.runStartupHook(this.hooks.startup);
+      const failed = await this.startupRun;
+      if (failed && this.state !== 'running') throw failed; // stop() under way: it cleans up
+      if (failed) {
+        await this.claim?.stop().catch(() => undefined);
+        this.claim = undefined;
+        this.abortStart(failed);
+      }
+      if (this.stopCalled()) return; // stop() releases the claim and runs the shutdown hook
+    }
     this.logger.info({
       redis: typeof this.config.redis === 'string' ? redactUrl(this.config.redis) : this.config.redis ? 'options' : 'default',
       queues: Object.fromEntries(this.queueSizes), nodeId: this.nodeId, identity: this.identity,
@@ -139,6 +200,18 @@ export class Worker extends EngineEmitter implements EngineView {
     if (this.state === 'running') return false;
     this.logger.info('stopped before the start completed: nothing started');
     return true;
+  }
+
+  /** Runs the startup hook; resolves to the error to fail start() with when it threw. */
+  private async runStartupHook(hook: () => Promise<void> | void): Promise<Error | undefined> {
+    try {
+      await hook();
+      return undefined;
+    } catch (err) {
+      this.logger.error({ err }, 'startup hook failed: the worker does not start');
+      const msg = redactText(err instanceof Error ? err.message : String(err));
+      return new Error(`startup hook failed: ${msg}`, { cause: err });
+    }
   }
 
   /** A start that failed before anything ran: the connection goes, the worker is stopped. */
@@ -188,13 +261,28 @@ export class Worker extends EngineEmitter implements EngineView {
     }
   }
 
-  /** Graceful stop (idempotent): see QueueRunner.stop for what happens to running jobs. */
-  stop(): Promise<void> {
+  /**
+   * Stops the worker (idempotent): see QueueRunner.stop for what happens to running jobs, and
+   * {@link StopOptions.force} for a forced stop, which may follow a graceful one.
+   */
+  stop(options: StopOptions = {}): Promise<void> {
     this.stopPromise ??= this.doStop();
+    if (options.force) this.force();
     return this.stopPromise;
   }
 
+  /** Turns a stop under way into a forced one: running jobs are aborted and given back now. */
+  private force(): void {
+    if (this.state !== 'stopping') return; // already forced, stopped, or stopped before it started
+    this.state = 'forcing';
+    this.logger.warn({ running: this.running().length }, 'forced stop: aborting running jobs and giving them back to their queues');
+    for (const r of this.runners.values()) r.hurry();
+    this.giveUp?.bringForward(REDIS_GRACE_MS);
+    this.forcedResolve();
+  }
+
   private async doStop(): Promise<void> {
+    if (this.state === 'stopped') return; // a start that failed has cleaned up already
     if (this.state === 'idle') {
       this.state = 'stopped';
       this.stoppedResolve();
@@ -203,21 +291,44 @@ export class Worker extends EngineEmitter implements EngineView {
     this.state = 'stopping';
     this.logger.info({ timeoutMs: this.config.shutdownTimeoutMs }, 'worker stopping');
     const deadline = Date.now() + this.config.shutdownTimeoutMs;
-    const giveUp = delay(this.config.shutdownTimeoutMs + REDIS_GRACE_MS);
+    const giveUp = deadlineTimer(this.config.shutdownTimeoutMs + REDIS_GRACE_MS);
+    this.giveUp = giveUp;
     const outcome = await Promise.race([
       this.stopParts(deadline).then(() => 'stopped' as const),
       giveUp.promise.then(() => 'gave up' as const),
     ]);
     giveUp.cancel();
+    this.giveUp = undefined;
     if (outcome === 'gave up') this.abandonRedis();
     this.claim = undefined;
     this.services = [];
     this.runners.clear();
     if (this.redis && this.ownsRedis) await closeConnection(this.redis);
     this.redis = undefined;
+    await this.runShutdownHook();
     this.state = 'stopped';
     this.logger.info('worker stopped');
     this.stoppedResolve();
+  }
+
+  /**
+   * The shutdown hook, when the worker started (a startup hook that threw means it did not);
+   * not waited for once the stop is forced.
+   */
+  private async runShutdownHook(): Promise<void> {
+    const hook = this.hooks.shutdown;
+    if (!hook) return;
+    if (this.startupRun) {
+      // A stop during the startup hook waits for it (unless forced); if it threw, nothing started.
+      const startup = await Promise.race([this.startupRun, this.forced.then(() => 'forced' as const)]);
+      if (startup !== undefined) return;
+    }
+    const run = (async () => { await hook(); })().then(
+      () => 'done' as const,
+      (err: unknown) => { this.logger.error({ err }, 'shutdown hook failed'); return 'done' as const; },
+    );
+    const outcome = await Promise.race([run, this.forced.then(() => 'forced' as const)]);
+    if (outcome === 'forced') this.logger.warn('forced stop: not waiting for the shutdown hook');
   }
 
   /** The scheduler, the runners (jobs finish by `deadline`), the services, then the node id claim. */
@@ -326,7 +437,7 @@ export class Worker extends EngineEmitter implements EngineView {
   }
 
   isQuiet(): boolean {
-    return this.quieted || this.state === 'stopping' || this.state === 'stopped';
+    return this.quieted || this.state === 'stopping' || this.state === 'forcing' || this.state === 'stopped';
   }
 
   /** Sidekiq's TSTP: stop fetching and promoting; running jobs finish. */
@@ -349,7 +460,7 @@ export class Worker extends EngineEmitter implements EngineView {
 }
 
 /** `new Worker(options)`, started. */
-export async function createWorker(options: WorkerOptions = {}): Promise<Worker> {
+export async function createWorker(options: WorkerOptions & WorkerHooks = {}): Promise<Worker> {
   const w = new Worker(options);
   await w.start();
   return w;

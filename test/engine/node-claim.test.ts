@@ -2,13 +2,18 @@
  * A fixed node id is held by one running process at a time (kiqgate:node-claim:<node>): a
  * second worker with the same id refuses to start instead of giving back the first one's
  * running jobs; a crashed predecessor's claim is taken over at once on the same host, another
- * host's is waited out, and a claim that is still being refreshed is never taken.
+ * host's is waited out, and a claim that is still being refreshed is never taken. A predecessor
+ * killed and not yet reaped by its parent (a zombie) counts as gone.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { NodeIdInUseError, type Worker } from '../../src/engine/index.js';
 import { processHostname } from '../../src/engine/process-identity.js';
-import { testRedis, uniqueNamespace } from '../support/redis.js';
+import { BIN } from '../support/cli.js';
+import { TEST_REDIS_URL, testRedis, uniqueNamespace } from '../support/redis.js';
 import { dropKeys, testWorker, until } from './helpers.js';
 
 const redis = testRedis();
@@ -29,6 +34,16 @@ function worker(ns: string, opts: Parameters<typeof testWorker>[0] = {}): Worker
 
 function job(arg: string): string {
   return JSON.stringify({ class: 'J', args: [arg], queue: 'default', jid: `jid-${arg}`, retry: true });
+}
+
+/** The state letter of /proc/<pid>/stat (`Z` for a zombie), or undefined when there is no such process. */
+function procState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The pid of a process that has exited (so no process has it now, barring reuse). */
@@ -97,6 +112,39 @@ describe('node id claim', () => {
     await w.start(); // no wait for the two-minute TTL
     await until(() => seen.includes('orphan'), 'the predecessor\'s job to run');
     expect(JSON.parse((await redis.get(w.keys.nodeClaim('n1')))!)).toMatchObject({ identity: w.identity });
+  });
+
+  it('a predecessor killed with SIGKILL and not yet reaped by its parent (a zombie) counts as gone: taken over at once, its job recovered', async () => {
+    const ns = uniqueNamespace('claim');
+    namespaces.push(ns);
+    const dir = mkdtempSync(join(tmpdir(), 'kiqgate-zombie-'));
+    const workers = join(dir, 'workers.mjs');
+    writeFileSync(workers, 'export default { J: (args, ctx) => new Promise((resolve) => ctx.signal.addEventListener("abort", resolve)) };\n');
+    // sh starts the worker in the background, prints its pid, then becomes `sleep`, which never
+    // waits for children: once killed, the worker stays a zombie until `sleep` goes.
+    const parent = spawn('sh', ['-c', '"$0" "$@" >/dev/null 2>&1 & echo $!; exec sleep 300',
+      process.execPath, BIN, 'worker', '--redis', TEST_REDIS_URL, '--require', workers, '--node-id', 'n1', '--namespace', ns, '--queue', 'default:1'],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      let out = '';
+      parent.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      const pid = Number(await until(() => /^\d+\n/.exec(out)?.[0], 'the worker\'s pid', 10_000));
+      const seen: string[] = [];
+      const second = worker(ns, { handlers: { J: (args) => { seen.push(String(args[0])); } } });
+      await redis.lpush(second.keys.queue('default'), job('held'));
+      await until(async () => (await redis.llen(second.keys.inProgress('default', 'n1'))) === 1, 'the first worker to run the job', 30_000);
+      expect(JSON.parse((await redis.get(second.keys.nodeClaim('n1')))!)).toMatchObject({ pid, host: processHostname() });
+
+      process.kill(pid, 'SIGKILL');
+      await until(() => procState(pid) === 'Z', 'the killed worker to be a zombie');
+      await second.start(); // not NodeIdInUseError: a zombie's pid still answers kill(pid, 0)
+      await until(() => seen.includes('held'), 'the predecessor\'s job to be recovered and run', 30_000);
+      expect(JSON.parse((await redis.get(second.keys.nodeClaim('n1')))!)).toMatchObject({ identity: second.identity });
+      expect(procState(pid)).toBe('Z'); // still unreaped: it was judged dead as a zombie
+    } finally {
+      parent.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('another host\'s claim is waited out when it lapses, and refused while it is refreshed', async () => {

@@ -23,6 +23,19 @@ export interface CheckWorker {
   stop(): Promise<void>;
 }
 
+/**
+ * The check Workers of this process that may be running, so an interrupted run can stop them
+ * all (stopCheckWorkers) before it removes its keys; after that, none may start.
+ */
+const live = new Set<Worker>();
+let closed = false;
+
+/** Stops every check Worker still running and refuses new ones (an interrupted compat run). */
+export async function stopCheckWorkers(): Promise<void> {
+  closed = true;
+  await Promise.all([...live].map((w) => w.stop({ force: true }).catch(() => undefined)));
+}
+
 /** Starts a Worker whose handlers behave as asked (per class) and record every run. */
 export async function startCheckWorker(
   redisUrl: string,
@@ -32,6 +45,7 @@ export async function startCheckWorker(
   behaviour: Behaviour | ((className: string) => Behaviour),
   extra: Partial<WorkerOptions> = {},
 ): Promise<CheckWorker> {
+  if (closed) throw new Error('the compat run was interrupted: no new worker starts');
   const runs: RecordedRun[] = [];
   const behave = typeof behaviour === 'function' ? behaviour : () => behaviour;
   const handlers = new Map<string, Handler>();
@@ -58,6 +72,8 @@ export async function startCheckWorker(
     logger: pino({ level: 'silent' }),
     ...extra,
   });
+  live.add(worker);
+  void worker.stopped.then(() => live.delete(worker));
   await worker.start();
   return { worker, runs, stop: () => worker.stop() };
 }

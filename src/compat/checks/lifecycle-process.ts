@@ -119,7 +119,8 @@ export async function heartbeatStep(f: Fixture, ctx: CheckContext, t: Tally): Pr
     if (ours.quiet !== 'false') diffs.push(`quiet is ${JSON.stringify(ours.quiet)}, expected "false"`);
     t.check(diffs.length === 0, () => `process heartbeat: ${diffs.join('; ')}`);
     if (f.commands.some((c) => valueText(c.argv[0]!).toLowerCase() === 'lpush' && valueText(c.argv[1] ?? '').endsWith('-signals') && valueText(c.argv[2] ?? '') === 'TSTP')) {
-      await ctx.redis.lpush(`${key}-signals`, 'TSTP');
+      // As Sidekiq's API (Process#signal): LPUSH and a 60 s expiry, so a signal never read does not stay.
+      await ctx.redis.multi().lpush(`${key}-signals`, 'TSTP').expire(`${key}-signals`, 60).exec();
       const quiet = await waitUntil(async () => (await ctx.redis.hget(key, 'quiet')) === 'true', 25_000);
       t.check(quiet, () => 'a TSTP pushed to <identity>-signals (Sidekiq API quiet!) did not make kiqgate quiet');
     }
