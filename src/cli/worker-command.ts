@@ -17,6 +17,7 @@ import { pino } from 'pino';
 import { ConfigError, type HandlerTable, type WorkerOptions, Worker, parseQueueSpec, resolveConfig } from '../engine/index.js';
 import { checkConcurrency, MAX_CONCURRENCY } from '../engine/config.js';
 import type { Handler, HandlerDefinition } from '../engine/registry.js';
+import { describeThrown } from '../support/describe-error.js';
 import { redactText } from '../support/redact.js';
 import { CliError } from './cli-error.js';
 import { connectForCli, resolveRedisUrl } from './cli-redis.js';
@@ -59,7 +60,7 @@ export async function loadHandlers(path: string): Promise<HandlerTable> {
   try {
     mod = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
   } catch (err) {
-    throw new CliError(`cannot load --require ${path}: ${redactText((err as Error).message)}`);
+    throw new CliError(`cannot load --require ${path}: ${redactText(describeThrown(err))}`);
   }
   const def = mod.default;
   if (def instanceof Map) return def as HandlerTable;
