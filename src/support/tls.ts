@@ -47,6 +47,17 @@ export function hasTlsFiles(files: TlsFiles): boolean {
 }
 
 /**
+ * What each file must hold. Node takes these as PEM only and silently ignores anything else in
+ * a CA file, which then showed up as a handshake that never verified ("connect ETIMEDOUT").
+ */
+const PEM_BLOCK = {
+  ca: /-----BEGIN (TRUSTED )?CERTIFICATE-----/,
+  cert: /-----BEGIN (TRUSTED )?CERTIFICATE-----/,
+  key: /-----BEGIN ([A-Z]+ )*PRIVATE KEY-----/,
+} as const;
+const PEM_WHAT = { ca: 'a PEM certificate', cert: 'a PEM certificate', key: 'a PEM private key' } as const;
+
+/**
  * Reads the PEM files into Node TLS options (`{ ca, cert, key }` as Buffers), ready for
  * ioredis's `tls` option. `source` names where the paths came from, for the error message.
  */
@@ -73,16 +84,6 @@ export function readTlsFiles(files: TlsFiles, source = 'tls options'): Connectio
   return out;
 }
 
-/**
- * What each file must hold. Node takes these as PEM only and silently ignores anything else in
- * a CA file, which then showed up as a handshake that never verified ("connect ETIMEDOUT").
- */
-const PEM_BLOCK = {
-  ca: /-----BEGIN (TRUSTED )?CERTIFICATE-----/,
-  cert: /-----BEGIN (TRUSTED )?CERTIFICATE-----/,
-  key: /-----BEGIN ([A-Z]+ )*PRIVATE KEY-----/,
-} as const;
-const PEM_WHAT = { ca: 'a PEM certificate', cert: 'a PEM certificate', key: 'a PEM private key' } as const;
 
 /** `{ tls }` from the KIQGATE_TLS_* files, or nothing when none is set. */
 export function envTlsOptions(env: NodeJS.ProcessEnv = process.env): Pick<RedisOptions, 'tls'> {
