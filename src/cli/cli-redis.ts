@@ -4,7 +4,9 @@
  * Redis at all.
  */
 import type { Redis } from 'ioredis';
+import { RedisMismatchError } from '../support/connect-diagnosis.js';
 import { connectChecked, DEFAULT_REDIS_URL, RedisUnreachableError } from '../support/connection.js';
+import { RedisUrlError } from '../support/redis-url.js';
 import { redactText, redactUrl } from '../support/redact.js';
 import { TlsConfigError } from '../support/tls.js';
 import { portAnswers, redisServerInstalled, startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
@@ -15,12 +17,17 @@ export function resolveRedisUrl(flag: string | undefined): string {
   return flag || process.env.REDIS_URL || DEFAULT_REDIS_URL;
 }
 
-/** Connects and PINGs; throws a CliError naming the (redacted) URL when Redis does not answer. */
+/**
+ * Connects and PINGs; throws a CliError naming the (redacted) URL when Redis does not answer.
+ * Exit 2 for what is wrong before anything is contacted (the URL, a TLS file), 1 when the
+ * server does not answer or its answer shows the configuration is wrong for it.
+ */
 export async function connectForCli(url: string): Promise<Redis> {
   try {
     return await connectChecked(url);
   } catch (err) {
-    if (err instanceof TlsConfigError) throw new CliError(err.message, 2);
+    if (err instanceof TlsConfigError || err instanceof RedisUrlError) throw new CliError(err.message, 2);
+    if (err instanceof RedisMismatchError) throw new CliError(err.message, 1);
     if (err instanceof RedisUnreachableError) throw new CliError(`cannot reach Redis at ${redactUrl(url)} (${err.reason}); ${hint(err.cause)}`, 1);
     // `new Redis(url)` throws on a URL it cannot parse; its message may hold the URL itself.
     throw new CliError(`invalid Redis URL ${redactUrl(url)} (${redactText((err as Error).message)}); percent-encode special characters in the password`, 2);

@@ -8,7 +8,6 @@
 import { constants } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { decodeCheck } from '../compat/checks/decode.js';
 import { produceCheck } from '../compat/checks/produce.js';
 import { roundtripCheck } from '../compat/checks/roundtrip.js';
@@ -24,6 +23,8 @@ import { packageRoot } from '../support/package-root.js';
 import { redactUrl } from '../support/redact.js';
 import { CliError } from './cli-error.js';
 import { resolveRedisUrl } from './cli-redis.js';
+import { parseFlags, usageHint } from './parse-flags.js';
+import { printVersion } from './version.js';
 
 const HELP = `Usage: kiqgate compat [--redis URL] [--fixtures DIR ...] [--live-sidekiq] [--json | --markdown [FILE]] [--namespace NS [--force]]
 
@@ -51,21 +52,22 @@ export function compatChecks(): Partial<Record<CheckName, Check>> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags('compat', {
     args: argv,
     allowPositionals: true,
     options: {
       redis: { type: 'string' }, fixtures: { type: 'string', multiple: true }, namespace: { type: 'string' },
-      force: { type: 'boolean' }, 'live-sidekiq': { type: 'boolean' }, json: { type: 'boolean' }, markdown: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      force: { type: 'boolean' }, 'live-sidekiq': { type: 'boolean' }, json: { type: 'boolean' }, markdown: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
     },
   });
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  if (values.json && values.markdown) throw new CliError('give --json or --markdown, not both');
+  if (values.version) return printVersion();
+  if (values.json && values.markdown) throw new CliError(`give --json or --markdown, not both; see ${usageHint('compat')}`);
   const markdownFile = values.markdown ? positionals[0] : undefined;
-  if (positionals.length > (values.markdown ? 1 : 0)) throw new CliError(`unexpected argument '${positionals.at(-1)}'\n\n${HELP}`);
+  if (positionals.length > (values.markdown ? 1 : 0)) throw new CliError(`unexpected argument '${positionals.at(-1)}'; see ${usageHint('compat')}`);
   const live = values['live-sidekiq'] ?? false;
   if (live) {
     // Before anything runs: without Ruby Sidekiq the matrix cannot be run, and that is not a pass.

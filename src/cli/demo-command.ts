@@ -5,7 +5,6 @@
  * and exits. Works with nothing but redis-server installed: with no Redis answering it starts a
  * private one and stops it on exit. Everything lives under the `kiqgate-demo` key prefix.
  */
-import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { Client } from '../client/index.js';
 import { Worker } from '../engine/index.js';
@@ -14,6 +13,8 @@ import { deleteKeys } from '../support/connection.js';
 import { redactUrl } from '../support/redact.js';
 import { CliError } from './cli-error.js';
 import { connectForCli, redisForDemo } from './cli-redis.js';
+import { parseFlags } from './parse-flags.js';
+import { printVersion } from './version.js';
 
 const NAMESPACE = 'kiqgate-demo';
 const BULK = 200;
@@ -24,11 +25,12 @@ function show(args: NativeJson[]): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { redis: { type: 'string' }, 'private-redis': { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseFlags('demo', { args: argv, options: { redis: { type: 'string' }, 'private-redis': { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } } });
   if (values.help) {
-    process.stdout.write('Usage: kiqgate demo [--redis URL | --private-redis] [--verbose]\n\nEnqueues Sidekiq- and Verk-shaped jobs, processes them with a kiqgate worker, and exits.\nWith no Redis answering (or with --private-redis) it runs a private redis-server for the demo.\n');
+    process.stdout.write('Usage: kiqgate demo [--redis URL | --private-redis] [-v | --verbose] [--version]\n\nEnqueues Sidekiq- and Verk-shaped jobs, processes them with a kiqgate worker, and exits.\nWith no Redis answering (or with --private-redis) it runs a private redis-server for the demo.\n');
     return 0;
   }
+  if (values.version) return printVersion();
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const target = await redisForDemo(values.redis, say, values['private-redis'] ?? false);
   const redis = await connectForCli(target.url);

@@ -2,17 +2,19 @@
  * `kiqgate enqueue`: push one job as the chosen peer's client would, print its jid.
  * `--args` is parsed losslessly: a 2^62 integer or a `1.0` float reaches Redis as written.
  */
-import { parseArgs } from 'node:util';
 import { Client } from '../client/index.js';
+import { checkEnvNames, ConfigError } from '../engine/config.js';
 import { type JobSpec, WireError, isPeer, parseJson, JsonObject, type JsonValue } from '../wire/index.js';
 import { CliError } from './cli-error.js';
 import { connectForCli, resolveRedisUrl } from './cli-redis.js';
 import { TLS_FLAG_OPTIONS, tlsFlagsHelp, useTlsFlags } from './cli-tls.js';
+import { parseFlags, usageHint } from './parse-flags.js';
+import { printVersion } from './version.js';
 
 const HELP = `Usage: kiqgate enqueue --class CLASS --args JSON [options]
 
   --redis URL          Redis URL (default: REDIS_URL or redis://127.0.0.1:6379)
-  --queue Q            queue name (default: default)
+  -q, --queue Q        queue name (default: default; no whitespace, ',' or ':')
   --class C            job class name (required)
   --args JSON          argument array, e.g. '[1, "two", 4611686018427387904]' (required)
   --at ISO8601         run at this time (or epoch seconds)
@@ -21,7 +23,11 @@ const HELP = `Usage: kiqgate enqueue --class CLASS --args JSON [options]
   --peer P             sidekiq6 | sidekiq7 (default) | sidekiq8 | verk | exq
   --namespace NS       key prefix (as redis-namespace applied it)
   --jid JID            use this job id
-${tlsFlagsHelp(23)}`;
+${tlsFlagsHelp(23)}
+  -h, --help           this text
+  --version            kiqgate's version
+
+Exit codes: 0 enqueued, 2 bad flags or configuration, 1 Redis failed (unreachable, refused).`;
 
 function parseRetry(v: string): boolean | number {
   if (v === 'true') return true;
@@ -51,12 +57,12 @@ function parseArgsJson(v: string): JsonValue[] {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseFlags('enqueue', {
     args: argv,
     options: {
-      redis: { type: 'string' }, queue: { type: 'string' }, class: { type: 'string' }, args: { type: 'string' },
+      redis: { type: 'string' }, queue: { type: 'string', short: 'q' }, class: { type: 'string' }, args: { type: 'string' },
       at: { type: 'string' }, in: { type: 'string' }, retry: { type: 'string' }, peer: { type: 'string' },
-      namespace: { type: 'string' }, jid: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      namespace: { type: 'string' }, jid: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
       ...TLS_FLAG_OPTIONS,
     },
     strict: true,
@@ -65,8 +71,16 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  if (!values.class) throw new CliError(`--class is required\n\n${HELP}`);
-  if (values.args === undefined) throw new CliError(`--args is required (a JSON array, e.g. '[1, "two"]')\n\n${HELP}`);
+  if (values.version) return printVersion();
+  if (!values.class) throw new CliError(`--class is required (the job class name); see ${usageHint('enqueue')}`);
+  if (values.args === undefined) throw new CliError(`--args is required (a JSON array, e.g. '[1, "two"]'); see ${usageHint('enqueue')}`);
+  try {
+    // The same rule as the worker's: a mistyped KIQGATE_TLS_* must not be silently ignored.
+    checkEnvNames(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message, 2);
+    throw err;
+  }
   const peer = values.peer ?? 'sidekiq7';
   if (!isPeer(peer)) throw new CliError(`--peer must be one of sidekiq6, sidekiq7, sidekiq8, verk, exq; got ${JSON.stringify(peer)}`);
   const spec: JobSpec = { class: values.class, args: parseArgsJson(values.args) };

@@ -3,8 +3,12 @@
  * file only dispatches and turns errors into one clear line (never a stack dump, never a password).
  */
 import { isWireError } from '../wire/index.js';
+import { ConfigError } from '../engine/config.js';
+import { explainThrown } from '../support/describe-error.js';
 import { redactText } from '../support/redact.js';
+import { TlsConfigError } from '../support/tls.js';
 import { CliError } from './cli-error.js';
+import { printVersion } from './version.js';
 
 const USAGE = `Usage: kiqgate <command> [options]
 
@@ -15,7 +19,11 @@ Commands:
   compat     replay captured fixtures against Redis and check interop (--fixtures DIR, --live-sidekiq)
   help       show this text, or help for a command: kiqgate <command> --help
 
-Redis: --redis URL or the REDIS_URL environment variable (default redis://127.0.0.1:6379).`;
+  -v, --version   print kiqgate's version (also: kiqgate <command> --version)
+
+Redis: --redis URL or the REDIS_URL environment variable (default redis://127.0.0.1:6379).
+Exit codes: 0 success, 2 a usage or configuration error (bad flag, value, URL, variable),
+            1 a runtime failure (Redis unreachable or refusing, a job that could not be pushed).`;
 
 type CommandModule = { run(argv: string[]): Promise<number> };
 
@@ -33,9 +41,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return name === undefined ? 2 : 0;
   }
+  if (name === '--version' || name === '-v') return printVersion();
   const load = COMMANDS.get(name);
   if (!load) {
-    process.stderr.write(`kiqgate: unknown command '${name}'\n\n${USAGE}\n`);
+    process.stderr.write(`kiqgate: unknown command '${name}' (commands: ${[...COMMANDS.keys()].join(', ')}); see kiqgate --help\n`);
     return 2;
   }
   try {
@@ -43,14 +52,24 @@ export async function main(argv: string[]): Promise<number> {
     return await mod.run(rest);
   } catch (err) {
     process.stderr.write(`kiqgate ${name}: ${describeError(err)}\n`);
-    return err instanceof CliError ? err.exitCode : isWireError(err) ? 2 : 1;
+    return exitCode(err);
   }
+}
+
+/**
+ * The one exit-code model of every command: 2 when what the user gave is wrong (a flag, a
+ * value, a URL, a variable, a config file: fixing the command line fixes it), 1 when the run
+ * itself failed (CliError says which; anything unexpected is a runtime failure).
+ */
+export function exitCode(err: unknown): number {
+  if (err instanceof CliError) return err.exitCode;
+  if (isWireError(err) || err instanceof ConfigError || err instanceof TlsConfigError) return 2;
+  return 1;
 }
 
 /** One line for a user: the message (secrets scrubbed), the field when there is one. */
 export function describeError(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
-  return redactText(msg);
+  return redactText(explainThrown(err));
 }
 
 /**

@@ -16,34 +16,42 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { ConfigError, type HandlerTable, type WorkerHooks, type WorkerOptions, Worker, parseQueueSpec, resolveConfig } from '../engine/index.js';
+import { checkConcurrency, MAX_CONCURRENCY } from '../engine/config.js';
 import type { Handler, HandlerDefinition } from '../engine/registry.js';
+import { explainThrown } from '../support/describe-error.js';
 import { redactText } from '../support/redact.js';
 import { CliError } from './cli-error.js';
 import { connectForCli, resolveRedisUrl } from './cli-redis.js';
 import { TLS_FLAG_OPTIONS, tlsFlagsHelp, useTlsFlags } from './cli-tls.js';
+import { parseFlags, usageHint } from './parse-flags.js';
+import { printVersion } from './version.js';
 
 const USAGE = `kiqgate worker --require ./workers.js [options]
 
   --redis URL             Redis URL (default: REDIS_URL, else redis://127.0.0.1:6379)
-  --require PATH          module exporting the handlers (Map or object: class name → handler)
+  -r, --require PATH      module exporting the handlers (Map or object: class name → handler)
                           and optionally startup/shutdown hooks
-  --queue NAME[:N]        a queue and its concurrency (repeatable; default: default:10)
-  --concurrency N         concurrency of queues given without :N (or of every queue)
+  -q, --queue NAME[:N]    a queue and its concurrency N (repeatable; default: default:10);
+                          N is how many jobs of that queue run at once (not Sidekiq's weight)
+  -c, --concurrency N     concurrency of queues given without :N (or of every queue), 1-${MAX_CONCURRENCY}
   --node-id ID            fixed node id (in-progress lists inprogress:<q>:<ID>; default "1")
   --generate-node-id      random node id, with Verk node heartbeat and dead-node recovery
-  --timeout SECONDS       shutdown timeout for running jobs (default 25)
+  -t, --timeout SECONDS   shutdown timeout for running jobs (default 25)
   --namespace NS          key prefix (redis-namespace style)
   --peer VERSION          Sidekiq layout to write: sidekiq6 | sidekiq7 | sidekiq8 (default sidekiq7)
   --config FILE           JSON config file (same option names as the API)
   --log-level LEVEL       trace | debug | info | warn | error | fatal | silent
   --no-processing         run the scheduler and heartbeat only, fetch nothing
 ${tlsFlagsHelp(26)}
+  -h, --help              this text
+  --version               kiqgate's version
 
-Environment: REDIS_URL, KIQGATE_QUEUES, KIQGATE_NODE_ID, KIQGATE_SHUTDOWN_TIMEOUT_MS, ... (KIQGATE_*)
+Environment: REDIS_URL, KIQGATE_QUEUES, KIQGATE_NODE_ID, KIQGATE_SHUTDOWN_TIMEOUT_MS, ... (KIQGATE_*;
+             an unknown KIQGATE_* variable is an error)
+Exit codes: 2 bad flags or configuration, 1 a runtime failure (Redis unreachable, ...).
 Memory: where it is tight, NODE_OPTIONS=--max-semi-space-size=2 caps the V8 young generation
         (README, "Worker memory").`;
 
@@ -85,7 +93,7 @@ export async function loadWorkersModule(path: string): Promise<WorkersModule> {
   try {
     mod = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
   } catch (err) {
-    throw new CliError(`cannot load --require ${path}: ${redactText((err as Error).message)}`);
+    throw new CliError(`cannot load --require ${path}: ${redactText(explainThrown(err))}`);
   }
   const def = mod.default;
   let handlers: HandlerTable;
@@ -137,45 +145,41 @@ function flushLogs(logger: Logger): Promise<void> {
 
 /** Runs the worker until a stop signal; resolves to the process exit code. */
 export async function runWorkerCommand(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        redis: { type: 'string' },
-        require: { type: 'string', short: 'r' },
-        queue: { type: 'string', short: 'q', multiple: true },
-        concurrency: { type: 'string', short: 'c' },
-        'node-id': { type: 'string' },
-        'generate-node-id': { type: 'boolean' },
-        timeout: { type: 'string', short: 't' },
-        namespace: { type: 'string' },
-        peer: { type: 'string' },
-        config: { type: 'string' },
-        'log-level': { type: 'string' },
-        'no-processing': { type: 'boolean' },
-        ...TLS_FLAG_OPTIONS,
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new CliError(`${(err as Error).message}\n\n${USAGE}`);
-  }
+  const { values } = parseFlags('worker', {
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      redis: { type: 'string' },
+      require: { type: 'string', short: 'r' },
+      queue: { type: 'string', short: 'q', multiple: true },
+      concurrency: { type: 'string', short: 'c' },
+      'node-id': { type: 'string' },
+      'generate-node-id': { type: 'boolean' },
+      timeout: { type: 'string', short: 't' },
+      namespace: { type: 'string' },
+      peer: { type: 'string' },
+      config: { type: 'string' },
+      'log-level': { type: 'string' },
+      'no-processing': { type: 'boolean' },
+      ...TLS_FLAG_OPTIONS,
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+    },
+  });
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (!values.require) throw new CliError(`--require is needed: the module that exports the handlers\n\n${USAGE}`);
+  if (values.version) return printVersion();
+  if (!values.require) throw new CliError(`--require is needed: the module that exports the handlers; see ${usageHint('worker')}`);
   useTlsFlags(values);
 
   const cli: WorkerOptions = {};
   let concurrency: number | undefined;
   try {
     if (values.concurrency !== undefined) {
-      concurrency = Number(values.concurrency);
-      if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new ConfigError('--concurrency', 'command line', `expected an integer ≥ 1, got ${JSON.stringify(values.concurrency)}`);
+      concurrency = checkConcurrency(values.concurrency, '--concurrency', 'command line');
     }
     if (values.queue) cli.queues = Object.fromEntries(values.queue.map((q) => parseQueueSpec(q, 'command line', concurrency ?? 10)));
     if (values.redis !== undefined) cli.redis = values.redis;

@@ -9,7 +9,9 @@
 import { readFileSync } from 'node:fs';
 import type { RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import { newJid } from '../wire/index.js';
+import { closest } from '../support/did-you-mean.js';
+import { TLS_ENV } from '../support/tls.js';
+import { newJid, queueNameProblem } from '../wire/index.js';
 import type { HandlerTable } from './registry.js';
 
 export type SidekiqPeer = 'sidekiq6' | 'sidekiq7' | 'sidekiq8';
@@ -140,13 +142,42 @@ function level(v: unknown, option: string, source: string): LogLevel {
   throw new ConfigError(option, source, `expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(v)}`);
 }
 
-const QUEUE_NAME = /^[^\s:]+$/;
+/**
+ * Most jobs one queue may run at once in one process. Each slot is a coroutine with its own
+ * Redis round trips; far above this, memory (not Redis) is the limit, and 10^9 was an 8 s
+ * crawl to a V8 out-of-memory crash. Checked here so every layer (API, file, env, flags) gets it.
+ */
+export const MAX_CONCURRENCY = 10_000;
+
+/** A queue's concurrency: an integer from 1 to {@link MAX_CONCURRENCY}. */
+export function checkConcurrency(v: unknown, option: string, source: string): number {
+  const n = typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1 || n > MAX_CONCURRENCY) {
+    throw new ConfigError(option, source, `expected a concurrency from 1 to ${MAX_CONCURRENCY} (jobs this queue runs at once in this process), got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+function queueName(name: string, source: string): string {
+  const problem = queueNameProblem(name);
+  if (problem) throw new ConfigError('queues', source, problem);
+  return name;
+}
 
 /** Parses `default:25` (or `default`, concurrency `fallback`) into a queue entry. */
 export function parseQueueSpec(spec: string, source: string, fallback = 10): [string, number] {
-  const m = /^([^:]+)(?::(.+))?$/.exec(spec.trim());
-  if (!m || !QUEUE_NAME.test(m[1]!)) throw new ConfigError('queues', source, `expected name[:concurrency], got ${JSON.stringify(spec)}`);
-  return [m[1]!, m[2] === undefined ? fallback : positiveInt(m[2], `queues.${m[1]}`, source)];
+  const s = spec.trim();
+  // Sidekiq's `-q name,weight`: a weight is not a concurrency, so say so rather than take
+  // "critical,2" for a queue name.
+  const weighted = /^([^,:]+),(\d+)$/.exec(s);
+  if (weighted) {
+    throw new ConfigError('queues', source, `got ${JSON.stringify(spec)}, Sidekiq's name,weight syntax; kiqgate's is name:N, where N is that queue's concurrency (not a weight), e.g. ${weighted[1]}:${weighted[2]}`);
+  }
+  const colon = s.indexOf(':');
+  if (colon < 0) return [queueName(s, source), fallback];
+  const name = s.slice(0, colon);
+  if (name === '') throw new ConfigError('queues', source, `expected name[:concurrency], got ${JSON.stringify(spec)}`);
+  return [queueName(name, source), checkConcurrency(s.slice(colon + 1), `queues.${name}`, source)];
 }
 
 function queues(v: unknown, source: string): Map<string, number> {
@@ -158,8 +189,7 @@ function queues(v: unknown, source: string): Map<string, number> {
     }
   } else if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
     for (const [name, n] of Object.entries(v)) {
-      if (!QUEUE_NAME.test(name)) throw new ConfigError('queues', source, `queue names may not be empty or hold spaces or ':', got ${JSON.stringify(name)}`);
-      out.set(name, positiveInt(n, `queues.${name}`, source));
+      out.set(queueName(name, source), checkConcurrency(n, `queues.${name}`, source));
     }
   } else {
     throw new ConfigError('queues', source, `expected an object of queue name → concurrency, got ${JSON.stringify(v)}`);
@@ -242,8 +272,36 @@ const ENV_NAMES: Record<string, string> = {
   KIQGATE_VERK_QUEUE_STATS: 'verkQueueStats', KIQGATE_CONNECT_TIMEOUT_MS: 'connectTimeoutMs',
 };
 
+const JOB_LOG_LEVEL_ENV = { KIQGATE_START_LOG_LEVEL: 'start', KIQGATE_DONE_LOG_LEVEL: 'done', KIQGATE_FAIL_LOG_LEVEL: 'fail' } as const;
+
+/** Every KIQGATE_* variable kiqgate reads (the worker's options, the config file, the TLS files). */
+export const KNOWN_ENV: ReadonlySet<string> = new Set([
+  ...Object.keys(ENV_NAMES), ...Object.keys(JOB_LOG_LEVEL_ENV), 'KIQGATE_CONFIG', ...Object.values(TLS_ENV),
+]);
+
+/** Hints for names users reach for that are not variables (the option exists in another form). */
+const ENV_HINTS: Record<string, string> = {
+  KIQGATE_CONCURRENCY: 'concurrency is per queue: set KIQGATE_QUEUES=default:5 (or pass --concurrency 5)',
+  KIQGATE_TIMEOUT: 'did you mean KIQGATE_SHUTDOWN_TIMEOUT_MS (milliseconds)?',
+  KIQGATE_REDIS: 'did you mean KIQGATE_REDIS_URL (or REDIS_URL)?',
+};
+
+/**
+ * Rejects a KIQGATE_* variable that kiqgate does not read: like an unknown config-file key, a
+ * typo (KIQGATE_QUEUE, KIQGATE_TLS_CA_FILE) must not turn into a silently ignored setting.
+ */
+export function checkEnvNames(env: NodeJS.ProcessEnv): void {
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('KIQGATE_') || KNOWN_ENV.has(name)) continue;
+    const near = closest(name, KNOWN_ENV);
+    const hint = ENV_HINTS[name] ?? (near ? `did you mean ${near}?` : undefined);
+    throw new ConfigError(name, 'environment', `unknown variable${hint ? `; ${hint}` : ''} (known: ${[...KNOWN_ENV].join(', ')}); unset it`);
+  }
+}
+
 /** The options set in the environment: `REDIS_URL` and `KIQGATE_*` (`KIQGATE_CONFIG` names a file). */
 export function readEnv(env: NodeJS.ProcessEnv): Layer {
+  checkEnvNames(env);
   const raw: Record<string, unknown> = {};
   if (env.REDIS_URL) raw.redis = env.REDIS_URL;
   const levels: Record<string, string> = {};
@@ -251,9 +309,7 @@ export function readEnv(env: NodeJS.ProcessEnv): Layer {
     if (value === undefined || !name.startsWith('KIQGATE_')) continue;
     const key = ENV_NAMES[name];
     if (key) raw[key] = value;
-    else if (name === 'KIQGATE_START_LOG_LEVEL') levels.start = value;
-    else if (name === 'KIQGATE_DONE_LOG_LEVEL') levels.done = value;
-    else if (name === 'KIQGATE_FAIL_LOG_LEVEL') levels.fail = value;
+    else if (name in JOB_LOG_LEVEL_ENV) levels[JOB_LOG_LEVEL_ENV[name as keyof typeof JOB_LOG_LEVEL_ENV]] = value;
   }
   if (Object.keys(levels).length > 0) raw.jobLogLevels = levels;
   return checkLayer(raw, 'environment', false);

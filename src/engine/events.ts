@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { logText } from './log-text.js';
-import { describeThrown } from './thrown-value.js';
+import { describeThrown } from '../support/thrown-value.js';
 
 export interface JobEventBase {
   queue: string;

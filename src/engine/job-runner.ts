@@ -14,7 +14,7 @@ import type { WorkerConfig } from './config.js';
 import type { EngineEmitter } from './events.js';
 import { logText } from './log-text.js';
 import { type JobContext, Registry } from './registry.js';
-import { type ThrownDescription, describeThrown } from './thrown-value.js';
+import { type ThrownDescription, describeThrown } from '../support/thrown-value.js';
 
 export type JobResult =
   | { kind: 'ack' }

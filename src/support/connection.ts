@@ -10,7 +10,9 @@
  * - a failed AUTH never carries the password in the error ioredis hands to callers and loggers.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { redactText, scrubCommandError } from './redact.js';
+import { checkDb, closedEarlyMessage, notRedisMessage, PlainServerProbe, RedisMismatchError } from './connect-diagnosis.js';
+import { redactText, redactUrl, scrubCommandError } from './redact.js';
+import { checkRedisUrl } from './redis-url.js';
 import { envTlsOptions } from './tls.js';
 
 export type RedisTarget = string | RedisOptions | Redis;
@@ -40,7 +42,8 @@ export function openRedis(target: RedisTarget | undefined, extra: RedisOptions =
   if (target instanceof Redis) return { redis: target, owned: false };
   try {
     if (target === undefined || typeof target === 'string') {
-      return { redis: guardAuthErrors(new Redis(target ?? defaultRedisUrl(), baseOptions({ ...envTlsOptions(), ...extra }))), owned: true };
+      const url = checkRedisUrl(target ?? defaultRedisUrl());
+      return { redis: guardAuthErrors(new Redis(url, baseOptions({ ...envTlsOptions(), ...extra }))), owned: true };
     }
     const tls = target.tls === undefined ? envTlsOptions() : {};
     return { redis: guardAuthErrors(new Redis(baseOptions({ ...tls, ...target, ...extra }))), owned: true };
@@ -81,22 +84,45 @@ export class RedisUnreachableError extends Error {
  * Opens a connection for a one-shot command (CLI, compat runner): connects and PINGs once, with
  * no reconnect loop, so a wrong address fails fast. On failure the error carries the
  * connection's own error (ECONNREFUSED, WRONGPASS, a TLS problem), redacted: the rejection of
- * the PING itself often says only "Connection is closed".
+ * the PING itself often says only "Connection is closed". A URL that cannot be right is a
+ * RedisUrlError before anything is opened; a server whose answers show the configuration is
+ * wrong for it (not Redis, plain Redis behind rediss://, no such DB) a RedisMismatchError.
  */
 export async function connectChecked(url: string, extra: RedisOptions = {}): Promise<Redis> {
-  const redis = guardAuthErrors(new Redis(url, baseOptions({
+  const redis = guardAuthErrors(new Redis(checkRedisUrl(url), baseOptions({
     ...envTlsOptions(), lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 1, retryStrategy: () => null, ...extra,
   })));
   let lastError: Error | undefined;
-  redis.on('error', (err: Error) => { lastError = err; });
+  let protocolError: Error | undefined; // kept: a reset right after it would hide it as lastError
+  redis.on('error', (err: Error) => {
+    lastError = err;
+    if (notRedisMessage(err, '') !== undefined) protocolError ??= err;
+  });
+  const { host = '127.0.0.1', port = 6379, path, tls } = redis.options;
+  const where = path ?? `${host}:${port}`;
+  const probe = tls && !path ? new PlainServerProbe(redis, host, port) : undefined;
   try {
     await redis.connect();
     await redis.ping();
   } catch (err) {
     redis.disconnect();
     const cause = lastError ?? err;
+    const notRedis = notRedisMessage(protocolError ?? cause, where)
+      ?? (!tls && !path ? await closedEarlyMessage(cause, host, port, where) : undefined);
+    if (notRedis) throw new RedisMismatchError(notRedis);
+    // A certificate complaint means the server does speak TLS: no plain probe then.
+    const certificateError = /CERT|SELF_SIGNED|UNABLE_TO|HOSTNAME|ALTNAME/.test(String((cause as { code?: unknown }).code ?? '')) || /certificate/i.test(String((cause as Error).message));
+    if (probe && !certificateError && await probe.check()) throw new RedisMismatchError(probe.message(where));
     const message = cause instanceof Error ? cause.message : String(cause);
     throw new RedisUnreachableError(redactText(message.split('\n')[0]!), cause);
+  } finally {
+    probe?.cancel();
+  }
+  try {
+    await checkDb(redis, Number(redis.options.db ?? 0), redactUrl(url));
+  } catch (err) {
+    redis.disconnect();
+    throw err;
   }
   return redis;
 }

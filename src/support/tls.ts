@@ -47,6 +47,17 @@ export function hasTlsFiles(files: TlsFiles): boolean {
 }
 
 /**
+ * What each file must hold. Node takes these as PEM only and silently ignores anything else in
+ * a CA file, which then showed up as a handshake that never verified ("connect ETIMEDOUT").
+ */
+const PEM_BLOCK = {
+  ca: /-----BEGIN (TRUSTED )?CERTIFICATE-----/,
+  cert: /-----BEGIN (TRUSTED )?CERTIFICATE-----/,
+  key: /-----BEGIN ([A-Z]+ )*PRIVATE KEY-----/,
+} as const;
+const PEM_WHAT = { ca: 'a PEM certificate', cert: 'a PEM certificate', key: 'a PEM private key' } as const;
+
+/**
  * Reads the PEM files into Node TLS options (`{ ca, cert, key }` as Buffers), ready for
  * ioredis's `tls` option. `source` names where the paths came from, for the error message.
  */
@@ -58,15 +69,21 @@ export function readTlsFiles(files: TlsFiles, source = 'tls options'): Connectio
   for (const which of ['ca', 'cert', 'key'] as const) {
     const path = files[which];
     if (!path) continue;
+    let content: Buffer;
     try {
-      out[which] = readFileSync(path);
+      content = readFileSync(path);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       throw new TlsConfigError(`cannot read the TLS ${which} file ${path} (${source}, ${TLS_ENV[which]}): ${code}`);
     }
+    if (!PEM_BLOCK[which].test(content.toString('latin1'))) {
+      throw new TlsConfigError(`the TLS ${which} file ${path} (${source}, ${TLS_ENV[which]}) is not ${PEM_WHAT[which]}: expected a "-----BEGIN ${which === 'key' ? 'PRIVATE KEY' : 'CERTIFICATE'}-----" block (a DER file converts with openssl ${which === 'key' ? 'pkey' : 'x509'} -inform der -in FILE -out FILE.pem)`);
+    }
+    out[which] = content;
   }
   return out;
 }
+
 
 /** `{ tls }` from the KIQGATE_TLS_* files, or nothing when none is set. */
 export function envTlsOptions(env: NodeJS.ProcessEnv = process.env): Pick<RedisOptions, 'tls'> {

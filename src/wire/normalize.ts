@@ -10,6 +10,7 @@
 import { WireError } from './errors.js';
 import { JsonNumber, JsonObject, type JsonValue, describe, fromNative, stringifyJson } from './json.js';
 import { PEER_TRAITS, type Peer, newJid } from './peers.js';
+import { queueNameProblem } from './queue-name.js';
 import { nowMs, timestampToken } from './timestamps.js';
 
 /** What a caller enqueues. Extra keys are Sidekiq options merged into the payload (Sidekiq peers only). */
@@ -56,6 +57,16 @@ export interface NormalizeOptions {
 
 const RESERVED = new Set(['class', 'args', 'queue', 'retry', 'jid', 'at', 'in', 'created_at', 'enqueued_at']);
 
+/** The last queue name found valid: most callers push to one queue, so the check runs once. */
+let lastValidQueue = 'default';
+
+function checkQueue(queue: unknown): string {
+  if (queue === lastValidQueue) return queue;
+  if (typeof queue !== 'string' || queue === '') fail('queue', `queue must be a non-empty string, got ${queue === '' ? 'an empty string' : describe(queue)}`);
+  const problem = queueNameProblem(queue);
+  if (problem) fail('queue', `queue must be a name a kiqgate worker can consume: ${problem}`);
+  return (lastValidQueue = queue);
+}
 
 function fail(field: string, message: string): never {
   throw new WireError(field === 'args' || field.startsWith('args[') ? 'invalid_args' : field === 'class' ? 'invalid_job' : 'invalid_option', message, field);
@@ -105,8 +116,7 @@ export function normalizeJob(spec: JobSpec, peer: Peer, opts: NormalizeOptions =
   const cls = className(spec);
   if (!Array.isArray(spec.args)) fail('args', `args must be an array, got ${describe(spec.args)}`);
   const args = fromNative(spec.args, 'args') as JsonValue[];
-  const queue = spec.queue ?? 'default';
-  if (typeof queue !== 'string' || queue === '') fail('queue', `queue must be a non-empty string, got ${queue === '' ? 'an empty string' : describe(queue)}`);
+  const queue = checkQueue(spec.queue ?? 'default');
   if (spec.jid !== undefined && (typeof spec.jid !== 'string' || spec.jid === '')) fail('jid', `jid must be a non-empty string, got ${describe(spec.jid)}`);
   if (spec.tags !== undefined && !Array.isArray(spec.tags)) fail('tags', `tags must be an array, got ${describe(spec.tags)}`);
   const retry = retrySetting(spec);

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, resolveConfig } from '../../src/engine/index.js';
+import { ConfigError, parseQueueSpec, resolveConfig } from '../../src/engine/index.js';
+import { KNOWN_ENV } from '../../src/engine/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiqgate-cfg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,13 +47,38 @@ describe('worker configuration', () => {
       [{ cli: { pollIntervalMs: 1.5 } }, /invalid pollIntervalMs \(command line\)/],
       [{ api: { nodeId: 'n', generateNodeId: true } }, /nodeId .* cannot both be set/],
       [{ api: { bogus: 1 } as never }, /invalid bogus \(API\): unknown option/],
+      [{ api: { queues: { default: 10_001 } } }, /invalid queues\.default \(API\): expected a concurrency from 1 to 10000/],
+      [{ env: { KIQGATE_QUEUES: 'default:1000000000' } }, /invalid queues\.default \(environment\): expected a concurrency from 1 to 10000/],
+      [{ cli: { queues: { 'low:priority': 1 } } }, /invalid queues \(command line\): a queue name may not hold .*"low:priority"/],
+      [{ api: { queues: { 'a\nb': 1 } } }, /invalid queues \(API\): .*control character/],
+      [{ env: { KIQGATE_CONCURRENCY: '5' } }, /invalid KIQGATE_CONCURRENCY \(environment\): unknown variable; concurrency is per queue: set KIQGATE_QUEUES=default:5.*known: .*KIQGATE_QUEUES/],
+      [{ env: { KIQGATE_QUEUE: 'a' } }, /invalid KIQGATE_QUEUE \(environment\): unknown variable; did you mean KIQGATE_QUEUES\?/],
+      [{ env: { KIQGATE_TLS_CA_FILE: '/x' } }, /did you mean KIQGATE_TLS_CA\?/],
     ];
     for (const [layers, msg] of bad) {
       expect(() => resolveConfig(layers)).toThrow(ConfigError);
       expect(() => resolveConfig(layers)).toThrow(msg);
     }
+    const big = join(dir, 'big.json');
+    writeFileSync(big, JSON.stringify({ queues: { default: 1e9 } }));
+    expect(() => resolveConfig({ file: big })).toThrow(/invalid queues\.default \(config file .*big\.json\): expected a concurrency from 1 to 10000/);
     const file = join(dir, 'broken.json');
     writeFileSync(file, '{"maxRetries": ');
     expect(() => resolveConfig({ file })).toThrow(/invalid config file/);
+  });
+
+  it("rejects Sidekiq's name,weight queue syntax, saying kiqgate's name:N is a concurrency", () => {
+    expect(() => parseQueueSpec('critical,2', 'command line')).toThrow(
+      /invalid queues \(command line\): got "critical,2", Sidekiq's name,weight syntax; kiqgate's is name:N, where N is that queue's concurrency \(not a weight\), e\.g\. critical:2/);
+    expect(parseQueueSpec('critical:2', 'command line')).toEqual(['critical', 2]);
+  });
+
+  it('knows every KIQGATE_* variable the code reads, and accepts them all', () => {
+    for (const v of ['KIQGATE_CONFIG', 'KIQGATE_START_LOG_LEVEL', 'KIQGATE_DONE_LOG_LEVEL', 'KIQGATE_FAIL_LOG_LEVEL', 'KIQGATE_TLS_CA', 'KIQGATE_TLS_CERT', 'KIQGATE_TLS_KEY', 'KIQGATE_QUEUES', 'KIQGATE_CONNECT_TIMEOUT_MS']) {
+      expect(KNOWN_ENV.has(v)).toBe(true);
+    }
+    const c = resolveConfig({ env: { KIQGATE_TLS_CA: '', KIQGATE_START_LOG_LEVEL: 'info', KIQGATE_QUEUES: 'a:2', OTHER_VAR: 'x' } });
+    expect(c.jobLogLevels.start).toBe('info');
+    expect([...c.queues]).toEqual([['a', 2]]);
   });
 });

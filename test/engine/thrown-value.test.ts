@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { describeThrown } from '../../src/engine/thrown-value.js';
+import { describeThrown } from '../../src/support/thrown-value.js';
 import { anyThrown, HOSTILE } from '../support/hostile-thrown.js';
 
 function isPlainDescription(d: unknown): boolean {

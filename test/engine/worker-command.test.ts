@@ -79,6 +79,14 @@ describe('kiqgate worker', () => {
     }
   });
 
+  it('a --require module that throws a string at import: one line quoting what it threw', async () => {
+    const thrower = join(dir, 'throws-string.mjs');
+    writeFileSync(thrower, 'throw "boom";\n');
+    const r = await start(['--redis', TEST_REDIS_URL, '--require', thrower]).done;
+    expect(r.code).not.toBe(0);
+    expect(r.err).toBe(`cannot load --require ${thrower}: it threw "boom"\n`);
+  });
+
   it('a second worker with a node id that a running one holds exits 1 with one line naming the holder', async () => {
     const ns = uniqueNamespace('cli');
     const k = new KeyLayout(ns);

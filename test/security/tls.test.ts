@@ -13,6 +13,7 @@ import { Worker } from '../../src/engine/index.js';
 import { freePort, startRedisServer, type RedisServerHandle } from '../../src/support/redis-server.js';
 import { redisOptionsFromUrl, TLS_ENV } from '../../src/support/tls.js';
 import { runCli } from '../support/cli.js';
+import { TEST_REDIS_URL } from '../support/redis.js';
 import { bufferLogger, type Certs, makeCerts, silent, startCli, tlsServerArgs, until } from './helpers.js';
 
 const PASSWORD = 'TlsPw-q7Zr2kXv';
@@ -218,5 +219,39 @@ describe('TLS (rediss://)', () => {
     expect(text()).toMatch(/certificate/);
     expect(text()).not.toContain(PASSWORD);
     expect(err?.message).not.toContain(PASSWORD);
+  });
+
+  it('rediss:// to a plain Redis: says the server does not speak TLS and to use redis://, for enqueue and worker', async () => {
+    const plain = new URL(TEST_REDIS_URL);
+    const url = `rediss://${plain.hostname}:${plain.port || 6379}`;
+    const handlers = join(certs.dir, 'plain-workers.mjs');
+    writeFileSync(handlers, 'export default { TlsJob: () => {} };\n');
+    const line = new RegExp(`^kiqgate (enqueue|worker): TLS handshake failed: the server at ${plain.hostname}:${plain.port || 6379} does not speak TLS, it answers as plain Redis \\(use redis:// and no --tls-ca/--tls-cert/--tls-key or KIQGATE_TLS_\\* for a plain server\\)$`);
+    for (const r of [
+      await runCli(['enqueue', '--redis', url, '--namespace', 'tls-plain', '--class', 'TlsJob', '--args', '[1]']),
+      await runCli(['worker', '--redis', url, '--namespace', 'tls-plain', '--require', handlers]),
+    ]) {
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr.trimEnd()).toMatch(line);
+      expect(r.code).toBe(1);
+    }
+  });
+
+  it('redis:// to a TLS-only Redis: says it speaks TLS and to use rediss://', async () => {
+    const r = await runCli(['enqueue', '--redis', `redis://127.0.0.1:${caOnly.port}`, '--class', 'TlsJob', '--args', '[1]']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`kiqgate enqueue: the server at 127.0.0.1:${caOnly.port} speaks TLS, not plain Redis (use rediss://, with --tls-ca or KIQGATE_TLS_CA when its certificate is not from a public CA)\n`);
+  });
+
+  it('a CA file that is not PEM is named when it is loaded, before any connection', async () => {
+    const der = join(certs.dir, 'ca.der');
+    writeFileSync(der, Buffer.from([0x30, 0x82, 0x01, 0x0a, 0x02, 0x82, 0x01, 0x01, 0x00]));
+    const r = await runCli(['enqueue', '--redis', caUrl, '--class', 'TlsJob', '--args', '[1]', '--tls-ca', der]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`kiqgate enqueue: the TLS ca file ${der} (command line and environment, KIQGATE_TLS_CA) is not a PEM certificate: expected a "-----BEGIN CERTIFICATE-----" block (a DER file converts with openssl x509 -inform der -in FILE -out FILE.pem)\n`);
+    const env = await runCli(['enqueue', '--redis', caUrl, '--class', 'TlsJob', '--args', '[1]'], { [TLS_ENV.key]: certs.clientCert, [TLS_ENV.cert]: certs.clientCert });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toContain(`the TLS key file ${certs.clientCert} (command line and environment, KIQGATE_TLS_KEY) is not a PEM private key`);
   });
 });

@@ -42,7 +42,7 @@ export function describeValue(value: unknown): string {
 }
 
 /** True for a real Error (also from another realm) or anything with Error.prototype in its chain. */
-function isErrorLike(value: object): boolean {
+export function isErrorLike(value: object): boolean {
   // types.isNativeError never calls a trap; instanceof calls getPrototypeOf, which may throw.
   return attempt(() => types.isNativeError(value), false) || attempt(() => value instanceof Error, false);
 }
