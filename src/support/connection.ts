@@ -105,7 +105,9 @@ export async function connectChecked(url: string, extra: RedisOptions = {}): Pro
     await redis.connect();
     await redis.ping();
   } catch (err) {
-    redis.disconnect();
+    // Once the connection has ended, disconnect() would arm ioredis's 2 s disconnect timer on a
+    // socket that is already gone, keeping a failed command's process alive for 2 s.
+    if (redis.status !== 'end') redis.disconnect();
     const cause = lastError ?? err;
     const notRedis = notRedisMessage(protocolError ?? cause, where)
       ?? (!tls && !path ? await closedEarlyMessage(cause, host, port, where) : undefined);
