@@ -69,3 +69,13 @@ it('close() returns while Redis is unreachable and a call waits for it; that cal
   await new Promise((r) => setTimeout(r, 100));
   expect(waiting.now).not.toBe('resolved');
 });
+
+it('a checked connection that fails leaves no timer behind (a failed command can exit at once)', async () => {
+  const { connectChecked } = await import('../../src/support/connection.js');
+  const port = await freePort();
+  const timersBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  await expect(connectChecked(`redis://127.0.0.1:${port}`)).rejects.toThrow(/ECONNREFUSED/);
+  await new Promise((r) => setImmediate(r)); // let ioredis settle its close handlers
+  const timersAfter = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  expect(timersAfter).toBeLessThanOrEqual(timersBefore);
+});
