@@ -18,7 +18,9 @@
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { KeyLayout, type Peer } from '../wire/index.js';
+import { checkDb } from '../support/connect-diagnosis.js';
 import { closeConnection, openRedis } from '../support/connection.js';
+import { explainThrown } from '../support/describe-error.js';
 import { deadline as deadlineTimer } from '../support/delay.js';
 import { redactText, redactUrl } from '../support/redact.js';
 import { type WorkerConfig, type WorkerOptions, ConfigError, resolveConfig } from './config.js';
@@ -208,9 +210,8 @@ export class Worker extends EngineEmitter implements EngineView {
       await hook();
       return undefined;
     } catch (err) {
-      this.logger.error({ err }, 'startup hook failed: the worker does not start');
-      const msg = redactText(err instanceof Error ? err.message : String(err));
-      return new Error(`startup hook failed: ${msg}`, { cause: err });
+      this.logger.error({ err: explainThrown(err) }, 'startup hook failed: the worker does not start');
+      return new Error(`startup hook failed: ${redactText(explainThrown(err))}`, { cause: err });
     }
   }
 
@@ -259,6 +260,8 @@ export class Worker extends EngineEmitter implements EngineView {
       clearTimeout(timer);
       redis.off('error', onError);
     }
+    // ioredis only logs a failed SELECT and goes on in DB 0: a DB the server lacks must not run.
+    await checkDb(redis, Number(redis.options.db ?? 0), where);
   }
 
   /**

@@ -31,4 +31,16 @@ describe('Worker.start', () => {
       await server.stop();
     }
   });
+
+  it('refuses a DB the server does not have, instead of running in DB 0', async () => {
+    const server = await startRedisServer({ args: ['--databases', '4'] });
+    try {
+      const w = new Worker({ redis: `redis://127.0.0.1:${server.port}/9`, connectTimeoutMs: 0, logger: silent, handlers: { Job: () => {} } });
+      const err = await w.start().then(() => undefined, (e: unknown) => e as Error);
+      expect(err?.message).toMatch(/cannot use Redis DB 9 at .*: ERR DB index is out of range \(the server has 4 databases, 0-3\)/);
+      await w.stop();
+    } finally {
+      await server.stop();
+    }
+  });
 });
