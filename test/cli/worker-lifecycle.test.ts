@@ -8,7 +8,6 @@
  * bounded polls on real state, never timing assertions: a process that does not exit fails the
  * test at the bound.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -16,19 +15,14 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startRedisServer } from '../../src/support/redis-server.js';
 import { KeyLayout } from '../../src/wire/index.js';
-import { BIN, runCli } from '../support/cli.js';
+import { killStrays, logLines, runCli, startCli } from '../support/cli.js';
 import { dropNamespace, TEST_REDIS_URL, testRedis, uniqueNamespace } from '../support/redis.js';
 import { until } from '../support/wait.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const redis = testRedis();
 const dir = mkdtempSync(join(tmpdir(), 'kiqgate-lifecycle-'));
-/** Children still running when a test ends (it failed before they exited): killed then. */
-const children = new Set<ChildProcess>();
-afterEach(() => {
-  for (const c of children) c.kill('SIGKILL');
-  children.clear();
-});
+afterEach(killStrays); // children still running when a test failed before they exited
 afterAll(async () => {
   await redis.quit();
   rmSync(dir, { recursive: true, force: true });
@@ -81,37 +75,8 @@ export const Echo = () => {};
 export async function startup() { throw new Error('no database'); }
 `);
 
-interface Exit { code: number | null; signal: NodeJS.Signals | null; out: string; err: string }
-
 /** Spawns `node bin/kiqgate.js worker ...` (the node process itself gets the signals). */
-function startWorker(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [BIN, 'worker', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  // 'close', not 'exit': the last output may still be in the pipes when 'exit' fires.
-  const exited = new Promise<Exit>((done) => child.on('close', (code, signal) => done({ code, signal, out, err })));
-  let exit: Exit | undefined;
-  void exited.then((e) => { exit = e; });
-  return {
-    kill: (sig: NodeJS.Signals) => child.kill(sig),
-    output: () => out,
-    /** The exit, or a failure when the process is still there after `ms` (it is then killed). */
-    async exit(ms = 30_000): Promise<Exit> {
-      try {
-        await until(() => exit, `kiqgate worker to exit (stdout so far: ${out.slice(-400)})`, ms);
-      } finally {
-        if (!exit) child.kill('SIGKILL');
-      }
-      return exit!;
-    },
-  };
-}
-
-const logLines = (out: string) => out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string });
+const startWorker = (args: string[], env: Record<string, string>) => startCli(['worker', ...args], env);
 
 describe('kiqgate worker: process lifecycle', () => {
   it('runs startup before fetching and shutdown after the running job was given back, then exits although the module keeps a connection and a timer open', async () => {
