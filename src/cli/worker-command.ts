@@ -17,7 +17,6 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
-import type { Logger } from 'pino';
 import { ConfigError, type HandlerTable, type WorkerHooks, type WorkerOptions, Worker, parseQueueSpec, resolveConfig } from '../engine/index.js';
 import { checkConcurrency, MAX_CONCURRENCY } from '../engine/config.js';
 import type { Handler, HandlerDefinition } from '../engine/registry.js';
@@ -138,11 +137,6 @@ export async function loadHandlers(path: string): Promise<HandlerTable> {
   return (await loadWorkersModule(path)).handlers;
 }
 
-/** Writes out what pino has buffered (its stdout stream is asynchronous) before the process ends. */
-function flushLogs(logger: Logger): Promise<void> {
-  return new Promise((done) => logger.flush(() => done()));
-}
-
 /** Runs the worker until a stop signal; resolves to the process exit code. */
 export async function runWorkerCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags('worker', {
@@ -214,7 +208,10 @@ export async function runWorkerCommand(argv: string[]): Promise<number> {
     const probe = await connectForCli(config.redis);
     probe.disconnect();
   }
-  const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
+  // Synchronous writes: pino's default stdout stream writes asynchronously, and its flush() does
+  // not wait for a write in flight, so a line written just before the explicit exit could land
+  // after a later one, or not at all. A worker's last line must be its last word.
+  const logger = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination({ dest: 1, sync: true }));
   const worker = new Worker({ ...workers, logger }, config);
 
   // The first SIGTERM/SIGINT stops gracefully, the second forces the stop.
@@ -240,12 +237,10 @@ export async function runWorkerCommand(argv: string[]): Promise<number> {
   try {
     await worker.start();
     await worker.stopped;
-    await flushLogs(logger);
     return 0;
   } catch (err) {
     logger.error({ err: redactText((err as Error).message) }, 'worker failed');
     await worker.stop().catch(() => undefined);
-    await flushLogs(logger);
     throw new CliError(redactText((err as Error).message), 1);
   } finally {
     process.off('SIGTERM', onStop);

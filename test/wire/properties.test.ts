@@ -5,6 +5,7 @@ import {
   JsonNumber, JsonObject, type JsonValue, type NativeJson, PEERS, WireError, decodeJob, newJid, normalizeJob, parseJson, stringifyJson,
 } from '../../src/wire/index.js';
 import { formatNumber, quoteString } from '../../src/wire/json.js';
+import { queueNameProblem } from '../../src/wire/queue-name.js';
 
 /** Any string of UTF-16 code units, lone surrogates and control characters included. */
 const anyString = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 20 });
@@ -150,7 +151,8 @@ describe('normalize → decode round trip', () => {
         fc.constantFrom(...PEERS),
         fc.string({ minLength: 1, maxLength: 30 }),
         fc.array(arg, { maxLength: 5 }),
-        fc.string({ minLength: 1, maxLength: 20 }).filter((q) => q.isWellFormed()),
+        // Any name the queue-name rule accepts (src/wire/queue-name.ts): unicode included.
+        fc.string({ minLength: 1, maxLength: 20, unit: 'grapheme' }).filter((q) => q.isWellFormed() && queueNameProblem(q) === undefined),
         fc.option(fc.integer({ min: 1, max: 3600 }), { nil: undefined }),
         fc.option(fc.oneof(fc.uuid(), fc.stringMatching(/^[0-9a-f]{24}$/), fc.stringMatching(/^[0-9]{1,20}$/)), { nil: undefined }),
         (peer, cls, args, queue, delay, jid) => {
