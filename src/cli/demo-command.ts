@@ -63,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
       shutdownTimeoutMs: 5000,
       // The demo's own lines tell the story; the worker's JSON log joins them only with --verbose
       // (at warn, FlakyJob's planned failure would print a raw JSON line in the middle).
-      logger: pino({ level: values.verbose ? 'info' : 'error' }),
+      logger: pino({ level: values.verbose ? 'info' : 'error' }, pino.destination({ dest: 1, sync: true })), // in order with the demo's lines
       handlers: {
         HardJob: (args, ctx) => { say(`  ran HardJob      (Sidekiq 7 job, queue ${ctx.queue}) args=${show(args)}`); finished(); },
         ExampleWorker: (args) => { say(`  ran ExampleWorker (Verk job, args stored as a JSON string) args=${show(args)}`); finished(); },
