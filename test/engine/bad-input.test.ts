@@ -4,21 +4,16 @@
  * a decodable job with an unknown class fails into retry and is never dropped (not even with
  * retry: false or dead: false); args failing the class's schema send the job straight to dead.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Worker } from '../../src/engine/index.js';
 import { UNDECODABLE_CLASS, undecodableOriginal } from '../../src/wire/index.js';
 import { testRedis } from '../support/redis.js';
-import { dropKeys, pushedPayloads, testWorker, until } from './helpers.js';
+import { pushedPayloads, stopWorkerAfterEach, testWorker, until } from './helpers.js';
 
 const redis = testRedis();
 let worker: Worker | undefined;
 
-afterEach(async () => {
-  await worker?.stop();
-  await dropKeys(redis, worker?.config.namespace);
-  worker = undefined;
-});
-afterAll(async () => { await redis.quit(); });
+stopWorkerAfterEach(redis, () => worker);
 
 const good = pushedPayloads('sidekiq-7.3.10/push-simple')[0]!;
 

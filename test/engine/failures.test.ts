@@ -3,20 +3,15 @@
  * fields and types as the one the real peer wrote in the fixture, with the peer's first
  * retry_count and time unit; exhausted jobs go to dead; `retry: false` drops the job.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Worker } from '../../src/engine/index.js';
 import { testRedis } from '../support/redis.js';
-import { dropKeys, pushedPayloads, testWorker, until, zsetState } from './helpers.js';
+import { pushedPayloads, stopWorkerAfterEach, testWorker, until, zsetState } from './helpers.js';
 
 const redis = testRedis();
 let worker: Worker | undefined;
 
-afterEach(async () => {
-  await worker?.stop();
-  await dropKeys(redis, worker?.config.namespace);
-  worker = undefined;
-});
-afterAll(async () => { await redis.quit(); });
+stopWorkerAfterEach(redis, () => worker);
 
 /** JSON type of every field, to compare an entry's shape with the fixture's. */
 function shape(json: string): Record<string, string> {

@@ -4,6 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { afterAll, afterEach } from 'vitest';
 import { Worker } from '../../src/engine/index.js';
 import type { WorkerOptions } from '../../src/engine/index.js';
 import { argvStrings, type Fixture, FIXTURES_DIR, loadFixture } from '../support/fixtures.js';
@@ -45,6 +46,19 @@ export function testWorker(opts: WorkerOptions = {}): Worker {
     shutdownTimeoutMs: 2_000,
     ...opts,
   });
+}
+
+/**
+ * After each test: stop the test's worker (`current()`) and drop its namespace; after the file:
+ * close `redis`. Stopping a worker twice is harmless, so a test without a worker is fine.
+ */
+export function stopWorkerAfterEach(redis: Redis, current: () => Worker | undefined): void {
+  afterEach(async () => {
+    const w = current();
+    await w?.stop();
+    await dropKeys(redis, w?.config.namespace);
+  });
+  afterAll(async () => { await redis.quit(); });
 }
 
 /** Every key of a worker's namespace, to drop after a test. */

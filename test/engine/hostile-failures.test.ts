@@ -4,23 +4,18 @@
  * in-progress. Checked on real Redis through a real Worker.
  */
 import fc from 'fast-check';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Worker } from '../../src/engine/index.js';
 import { undecodableOriginal } from '../../src/wire/index.js';
 import { anyThrown, HOSTILE, type Hostile } from '../support/hostile-thrown.js';
 import { captureLog } from '../support/log-capture.js';
 import { testRedis } from '../support/redis.js';
-import { dropKeys, testWorker, until } from './helpers.js';
+import { stopWorkerAfterEach, testWorker, until } from './helpers.js';
 
 const redis = testRedis();
 let worker: Worker | undefined;
 
-afterEach(async () => {
-  await worker?.stop();
-  await dropKeys(redis, worker?.config.namespace);
-  worker = undefined;
-});
-afterAll(async () => { await redis.quit(); });
+stopWorkerAfterEach(redis, () => worker);
 
 const job = (cls: string, i: number, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ class: cls, args: [i], queue: 'default', jid: `j${i}`, retry: true, ...extra });

@@ -4,22 +4,17 @@
  * lines (not in the retry entry's 10,000), and a job aborted at shutdown logged as given back
  * to its queue, not as moved to retry.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/engine/config.js';
 import { Worker } from '../../src/engine/index.js';
 import { captureLog } from '../support/log-capture.js';
 import { testRedis, TEST_REDIS_URL, uniqueNamespace } from '../support/redis.js';
-import { dropKeys, testWorker, until } from './helpers.js';
+import { dropKeys, stopWorkerAfterEach, testWorker, until } from './helpers.js';
 
 const redis = testRedis();
 let worker: Worker | undefined;
 
-afterEach(async () => {
-  await worker?.stop();
-  await dropKeys(redis, worker?.config.namespace);
-  worker = undefined;
-});
-afterAll(async () => { await redis.quit(); });
+stopWorkerAfterEach(redis, () => worker);
 
 const job = (cls: string, id: string) => JSON.stringify({ class: cls, args: [id], queue: 'default', jid: `j-${id}`, retry: true });
 

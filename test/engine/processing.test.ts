@@ -2,20 +2,15 @@
  * A job pushed by a real peer (the exact bytes from the fixtures) runs with the exact args,
  * is acked by its bytes (in-progress empty), and counts in Sidekiq's stats.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Worker } from '../../src/engine/index.js';
 import { testRedis } from '../support/redis.js';
-import { dropKeys, pushedPayloads, testWorker, until } from './helpers.js';
+import { pushedPayloads, stopWorkerAfterEach, testWorker, until } from './helpers.js';
 
 const redis = testRedis();
 let worker: Worker | undefined;
 
-afterEach(async () => {
-  await worker?.stop();
-  await dropKeys(redis, worker?.config.namespace);
-  worker = undefined;
-});
-afterAll(async () => { await redis.quit(); });
+stopWorkerAfterEach(redis, () => worker);
 
 function today(): string {
   return new Date().toISOString().slice(0, 10);
