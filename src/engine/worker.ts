@@ -18,13 +18,13 @@
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { KeyLayout, type Peer } from '../wire/index.js';
-import { checkDb } from '../support/connect-diagnosis.js';
 import { closeConnection, openRedis } from '../support/connection.js';
 import { explainThrown } from '../support/describe-error.js';
 import { deadline as deadlineTimer } from '../support/delay.js';
 import { redactText, redactUrl } from '../support/redact.js';
 import { type WorkerConfig, type WorkerOptions, ConfigError, resolveConfig } from './config.js';
 import type { EngineService, EngineView, RunningJob } from './engine-view.js';
+import { awaitRedis } from './await-redis.js';
 import { EngineEmitter } from './events.js';
 import { NodeClaim } from './node-claim.js';
 import { processIdentity } from './process-identity.js';
@@ -142,7 +142,7 @@ export class Worker extends EngineEmitter implements EngineView {
     this.ownsRedis = owned;
     redis.on('error', (err: Error) => this.logger.warn({ err: redactText(err.message) }, 'redis connection error'));
     try {
-      await this.awaitRedis(redis);
+      await awaitRedis(redis, typeof this.config.redis === 'string' ? redactUrl(this.config.redis) : 'the configured Redis', this.config.connectTimeoutMs);
     } catch (err) {
       this.abortStart(err);
     }
@@ -222,46 +222,6 @@ export class Worker extends EngineEmitter implements EngineView {
     this.state = 'stopped';
     this.stoppedResolve();
     throw err;
-  }
-
-  /**
-   * Waits until Redis answers a PING. Fails at once on a rejected login, and after
-   * `connectTimeoutMs` when nothing answers, with an error naming the (redacted) address, so a
-   * misconfigured worker says so instead of hanging in start() (and in stop() after it).
-   */
-  private async awaitRedis(redis: Redis): Promise<void> {
-    const where = typeof this.config.redis === 'string' ? redactUrl(this.config.redis) : 'the configured Redis';
-    const timeoutMs = this.config.connectTimeoutMs;
-    let lastError = '';
-    let onError!: (err: Error) => void;
-    let timer: NodeJS.Timeout | undefined;
-    const failed = new Promise<never>((_, reject) => {
-      onError = (err: Error) => {
-        lastError = redactText(err.message);
-        if (/WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username/i.test(err.message)) {
-          reject(new Error(`Redis at ${where} refused the login: ${lastError}`));
-        }
-      };
-      redis.on('error', onError);
-      if (timeoutMs > 0) {
-        timer = setTimeout(() => reject(new Error(`Redis at ${where} did not answer within ${timeoutMs} ms${lastError ? ` (${lastError})` : ''}`)), timeoutMs);
-      }
-    });
-    const ping = redis.ping();
-    ping.catch(() => {}); // when the race is lost, the disconnect rejects it: not an unhandled rejection
-    try {
-      await Promise.race([ping, failed]);
-    } catch (err) {
-      const msg = redactText(err instanceof Error ? err.message : String(err));
-      if (msg.startsWith(`Redis at ${where}`)) throw err;
-      if (/WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username/i.test(msg)) throw new Error(`Redis at ${where} refused the login: ${msg}`);
-      throw new Error(`Redis at ${where} failed: ${msg}`);
-    } finally {
-      clearTimeout(timer);
-      redis.off('error', onError);
-    }
-    // ioredis only logs a failed SELECT and goes on in DB 0: a DB the server lacks must not run.
-    await checkDb(redis, Number(redis.options.db ?? 0), where);
   }
 
   /**
