@@ -158,7 +158,7 @@ export function checkConcurrency(v: unknown, option: string, source: string): nu
   return n;
 }
 
-function queueName(name: string, source: string): string {
+export function queueName(name: string, source: string): string {
   const problem = queueNameProblem(name);
   if (problem) throw new ConfigError('queues', source, problem);
   return name;

@@ -22,7 +22,7 @@ import { closeConnection, openRedis } from '../support/connection.js';
 import { explainThrown } from '../support/describe-error.js';
 import { deadline as deadlineTimer } from '../support/delay.js';
 import { redactText, redactUrl } from '../support/redact.js';
-import { type WorkerConfig, type WorkerOptions, ConfigError, resolveConfig } from './config.js';
+import { type WorkerConfig, type WorkerOptions, ConfigError, checkConcurrency, queueName, resolveConfig } from './config.js';
 import type { EngineService, EngineView, RunningJob } from './engine-view.js';
 import { awaitRedis } from './await-redis.js';
 import { EngineEmitter } from './events.js';
@@ -96,6 +96,11 @@ export class Worker extends EngineEmitter implements EngineView {
   private stopPromise: Promise<void> | undefined;
   /** Shortens stop()'s wait for Redis when the stop is forced (set while stopping). */
   private giveUp: ReturnType<typeof deadlineTimer> | undefined;
+  private stopRequestedResolve!: () => void;
+  /** Resolves as soon as stop() is called: start() stops waiting and starts nothing more. */
+  private readonly stopRequested: Promise<void> = new Promise((resolve) => { this.stopRequestedResolve = resolve; });
+  /** Whether start() got as far as the application's startup (so its shutdown hook is due). */
+  private appStarted = false;
   private forcedResolve!: () => void;
   /** Resolves when the stop is forced: the shutdown hook is no longer waited for. */
   private readonly forced: Promise<void> = new Promise((resolve) => { this.forcedResolve = resolve; });
@@ -142,9 +147,11 @@ export class Worker extends EngineEmitter implements EngineView {
     this.ownsRedis = owned;
     redis.on('error', (err: Error) => this.logger.warn({ err: redactText(err.message) }, 'redis connection error'));
     try {
-      await awaitRedis(redis, typeof this.config.redis === 'string' ? redactUrl(this.config.redis) : 'the configured Redis', this.config.connectTimeoutMs);
+      const where = typeof this.config.redis === 'string' ? redactUrl(this.config.redis) : 'the configured Redis';
+      await this.unlessStopped(awaitRedis(redis, where, this.config.connectTimeoutMs));
     } catch (err) {
-      this.abortStart(err);
+      if (this.state === 'running') this.abortStart(err);
+      // else stop() was called while Redis was awaited: it owns the cleanup; start() just returns.
     }
     if (this.stopCalled()) return;
     defineScripts(redis);
@@ -154,7 +161,7 @@ export class Worker extends EngineEmitter implements EngineView {
       try {
         await claim.start();
       } catch (err) {
-        this.abortStart(err);
+        if (this.state === 'running') this.abortStart(err); // else stop() is under way and cleans up
       }
       if (this.stopCalled()) {
         // Ends the claim's heartbeat; its release may fail on the connection stop() closed, and
@@ -164,9 +171,11 @@ export class Worker extends EngineEmitter implements EngineView {
       }
       this.claim = claim;
     }
+    this.appStarted = true;
     if (this.hooks.startup) {
       this.startupRun = this.runStartupHook(this.hooks.startup);
-      const failed = await this.startupRun;
+      // A forced stop does not wait for the hook (a second Ctrl-C during a slow startup).
+      const failed = await Promise.race([this.startupRun, this.forced.then(() => undefined)]);
       if (failed && this.state !== 'running') throw failed; // stop() under way: it cleans up
       if (failed) {
         await this.claim?.stop().catch(() => undefined);
@@ -190,7 +199,13 @@ export class Worker extends EngineEmitter implements EngineView {
       this.verkNodes = new VerkNodes(redis, this, { heartbeatMs: this.config.heartbeatMs });
       this.services.push(this.verkNodes);
     }
-    for (const s of this.services) await s.start();
+    for (const s of this.services) {
+      if (this.stopCalled()) return; // stop() stopped the services started so far
+      await s.start();
+      // stop() came while this one started: it found it not yet running, so stop it here.
+      if (this.state !== 'running') await s.stop().catch((err: unknown) => this.logger.warn({ err: explainThrown(err) }, 'a service failed to stop'));
+    }
+    if (this.stopCalled()) return;
     this.logger.info('worker started');
   }
 
@@ -204,14 +219,25 @@ export class Worker extends EngineEmitter implements EngineView {
     return true;
   }
 
+  /**
+   * `work`'s result, or nothing as soon as stop() is called: start() must not keep waiting on a
+   * Redis that stop() gave up on (a command queued on a closed ioredis connection may never
+   * settle, redis/ioredis#2169). A rejection of the abandoned `work` is not left unhandled.
+   */
+  private async unlessStopped<T>(work: Promise<T>): Promise<T | undefined> {
+    work.catch(() => undefined);
+    return Promise.race([work, this.stopRequested.then(() => undefined)]);
+  }
+
   /** Runs the startup hook; resolves to the error to fail start() with when it threw. */
   private async runStartupHook(hook: () => Promise<void> | void): Promise<Error | undefined> {
     try {
       await hook();
       return undefined;
     } catch (err) {
-      this.logger.error({ err: explainThrown(err) }, 'startup hook failed: the worker does not start');
-      return new Error(`startup hook failed: ${redactText(explainThrown(err))}`, { cause: err });
+      const why = redactText(explainThrown(err));
+      this.logger.error({ err: why }, 'startup hook failed: the worker does not start');
+      return new Error(`startup hook failed: ${why}`, { cause: err });
     }
   }
 
@@ -245,6 +271,7 @@ export class Worker extends EngineEmitter implements EngineView {
   }
 
   private async doStop(): Promise<void> {
+    this.stopRequestedResolve();
     if (this.state === 'stopped') return; // a start that failed has cleaned up already
     if (this.state === 'idle') {
       this.state = 'stopped';
@@ -268,27 +295,37 @@ export class Worker extends EngineEmitter implements EngineView {
     this.runners.clear();
     if (this.redis && this.ownsRedis) await closeConnection(this.redis);
     this.redis = undefined;
-    await this.runShutdownHook();
-    this.state = 'stopped';
-    this.logger.info('worker stopped');
-    this.stoppedResolve();
+    try {
+      await this.finishApplication();
+    } finally {
+      this.state = 'stopped';
+      this.logger.info('worker stopped');
+      this.stoppedResolve();
+    }
   }
 
   /**
-   * The shutdown hook, when the worker started (a startup hook that threw means it did not);
-   * not waited for once the stop is forced.
+   * Ends the application's side: waits for a startup hook still running, then runs the shutdown
+   * hook, when the worker started (a startup hook that threw means it did not); neither is
+   * waited for once the stop is forced.
    */
-  private async runShutdownHook(): Promise<void> {
-    const hook = this.hooks.shutdown;
-    if (!hook) return;
+  private async finishApplication(): Promise<void> {
+    if (!this.appStarted) return; // stopped before the application started: nothing to shut down
     if (this.startupRun) {
-      // A stop during the startup hook waits for it (unless forced); if it threw, nothing started.
+      // A stop during the startup hook waits for it (unless forced), shutdown hook or not (the
+      // hook may be doing what must not be cut short); if it threw, nothing started.
       const startup = await Promise.race([this.startupRun, this.forced.then(() => 'forced' as const)]);
       if (startup !== undefined) return;
     }
+    const hook = this.hooks.shutdown;
+    if (!hook) return;
     const run = (async () => { await hook(); })().then(
       () => 'done' as const,
-      (err: unknown) => { this.logger.error({ err }, 'shutdown hook failed'); return 'done' as const; },
+      (err: unknown) => {
+        // Described, never serialized: whatever the hook threw must not make stop() fail.
+        this.logger.error({ err: redactText(explainThrown(err)) }, 'shutdown hook failed');
+        return 'done' as const;
+      },
     );
     const outcome = await Promise.race([run, this.forced.then(() => 'forced' as const)]);
     if (outcome === 'forced') this.logger.warn('forced stop: not waiting for the shutdown hook');
@@ -332,8 +369,8 @@ export class Worker extends EngineEmitter implements EngineView {
 
   /** Starts consuming a queue (Verk: the new queue recovers its in-progress list first). */
   addQueue(name: string, concurrency: number): void {
-    if (!/^[^\s:]+$/.test(name)) throw new ConfigError('queue', 'addQueue', `invalid queue name ${JSON.stringify(name)}`);
-    if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new ConfigError(`queues.${name}`, 'addQueue', `expected an integer ≥ 1, got ${concurrency}`);
+    queueName(name, 'addQueue'); // the one queue-name rule and concurrency range of every layer
+    checkConcurrency(concurrency, `queues.${name}`, 'addQueue');
     if (this.queueSizes.has(name)) throw new Error(`queue '${name}' is already consumed`);
     this.queueSizes.set(name, concurrency);
     if (this.state === 'running' && this.config.processing) {

@@ -172,4 +172,19 @@ describe('kiqgate worker: process lifecycle', () => {
       await dropNamespace(redis, ns);
     }
   });
+
+  it('a second SIGTERM ends the process while a slow startup hook still runs', async () => {
+    const slowStartup = module('slow-startup.mjs', `
+export const Echo = () => {};
+export async function startup() { console.log(JSON.stringify({ msg: 'startup hook running' })); await new Promise(() => {}); }
+`);
+    const w = startWorker(['--redis', TEST_REDIS_URL, '--require', slowStartup, '--generate-node-id'], { LC_REDIS: TEST_REDIS_URL, LC_NS: 'x' });
+    await until(() => logLines(w.output()).some((l) => l.msg === 'startup hook running'), 'the startup hook to run', 30_000);
+    w.kill('SIGTERM');
+    await until(() => logLines(w.output()).some((l) => l.msg === 'worker stopping'), 'the graceful stop to begin');
+    w.kill('SIGTERM');
+    const { code, out } = await w.exit(20_000);
+    expect(code).toBe(0);
+    expect(logLines(out).at(-1)?.msg).toBe('worker stopped');
+  });
 });

@@ -6,6 +6,9 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, Worker, type WorkerHooks, type WorkerOptions } from '../../src/engine/index.js';
+import { freePort } from '../../src/support/redis-server.js';
+import { HOSTILE } from '../support/hostile-thrown.js';
+import { captureLog } from '../support/log-capture.js';
 import { TEST_REDIS_URL, testRedis, uniqueNamespace } from '../support/redis.js';
 import { dropKeys, silent, until } from './helpers.js';
 
@@ -132,5 +135,55 @@ describe('lifecycle hooks', () => {
   it('a hook that is not a function is a ConfigError', () => {
     expect(() => worker({ shutdown: 'close the pool' as unknown as () => void })).toThrow(ConfigError);
     workers.length = 0;
+  });
+
+  it('stop() while start() still waits for an unreachable Redis: start() resolves having started nothing, and shutdown does not run', async () => {
+    const events: string[] = [];
+    const w = new Worker({
+      redis: `redis://127.0.0.1:${await freePort()}`, connectTimeoutMs: 0, logger: silent, sidekiqHeartbeat: false, handlers: { Job: () => {} },
+      startup: () => { events.push('startup'); }, shutdown: () => { events.push('shutdown'); },
+    });
+    let settled: string | undefined;
+    const started = w.start().then(() => { settled = 'resolved'; }, (e: unknown) => { settled = `rejected: ${String(e)}`; });
+    await w.stop();
+    await until(() => settled, 'start() to settle after stop()');
+    await started;
+    expect(settled).toBe('resolved');
+    expect(events).toEqual([]);
+  });
+
+  it('a forced stop ends start() while a slow startup hook still runs (a second Ctrl-C)', async () => {
+    let hookStarted = false;
+    const w = worker({ handlers: { Job: () => {} }, startup: () => { hookStarted = true; return new Promise<void>(() => {}); } });
+    let settled = false;
+    void w.start().then(() => { settled = true; }, () => { settled = true; });
+    await until(() => hookStarted, 'the startup hook to run');
+    const stopped = w.stop();
+    await w.stop({ force: true });
+    await stopped;
+    await until(() => settled, 'start() to return after the forced stop');
+    expect(await redis.exists(w.keys.nodeClaim('h1'))).toBe(0);
+  });
+
+  it('hook failures are logged redacted and described, and stop() resolves whatever the shutdown hook throws', async () => {
+    const secret = 'redis://app:s3cret-pw@db.internal:6379';
+    const log = captureLog('info');
+    const failing = worker({ logger: log.logger, handlers: { Job: () => {} }, startup: () => { throw new Error(`cannot connect to ${secret}`); } });
+    await expect(failing.start()).rejects.toThrow('startup hook failed: cannot connect to redis://app:***@db.internal:6379');
+    for (const hostile of HOSTILE) {
+      const w = worker({ logger: log.logger, handlers: { Job: () => {} }, shutdown: () => { throw hostile.make(); } });
+      await w.start();
+      await w.stop(); // resolves: a throwing Proxy, a throwing getter... never make stop() fail
+    }
+    const lines = log.raw().join('\n');
+    expect(lines).not.toContain('s3cret-pw');
+    expect(log.lines().filter((l) => l.msg === 'shutdown hook failed')).toHaveLength(HOSTILE.length);
+  });
+
+  it('addQueue() holds to the one queue-name rule and concurrency range', () => {
+    const w = worker({ handlers: { Job: () => {} } });
+    expect(() => w.addQueue('a,b', 1)).toThrow(ConfigError);
+    expect(() => w.addQueue('a\u0000b', 1)).toThrow(ConfigError);
+    expect(() => w.addQueue('fine', 1_000_000_000)).toThrow(/concurrency from 1 to 10000/);
   });
 });
