@@ -18,7 +18,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { ConfigError, type HandlerTable, type WorkerHooks, type WorkerOptions, Worker, parseQueueSpec, resolveConfig } from '../engine/index.js';
-import { checkConcurrency, MAX_CONCURRENCY } from '../engine/config.js';
+import { aboutDays, checkConcurrency, MAX_CONCURRENCY, MAX_SHUTDOWN_TIMEOUT_MS } from '../engine/config.js';
 import type { Handler, HandlerDefinition } from '../engine/registry.js';
 import { explainThrown } from '../support/describe-error.js';
 import { redactText } from '../support/redact.js';
@@ -182,6 +182,10 @@ export async function runWorkerCommand(argv: string[]): Promise<number> {
     if (values.timeout !== undefined) {
       const s = Number(values.timeout);
       if (!Number.isFinite(s) || s < 0) throw new ConfigError('--timeout', 'command line', `expected seconds ≥ 0, got ${JSON.stringify(values.timeout)}`);
+      // Checked here, in seconds, so the error names the flag rather than shutdownTimeoutMs.
+      if (Math.round(s * 1000) > MAX_SHUTDOWN_TIMEOUT_MS) {
+        throw new ConfigError('--timeout', 'command line', `expected at most ${Math.floor(MAX_SHUTDOWN_TIMEOUT_MS / 1000)} seconds (about ${aboutDays(MAX_SHUTDOWN_TIMEOUT_MS)} days, the longest timer Node runs), got ${JSON.stringify(values.timeout)}`);
+      }
       cli.shutdownTimeoutMs = Math.round(s * 1000);
     }
     if (values.namespace !== undefined) cli.namespace = values.namespace;
