@@ -30,7 +30,8 @@ import { printVersion } from './version.js';
 
 const USAGE = `kiqgate worker --require ./workers.js [options]
 
-  --redis URL             Redis URL (default: REDIS_URL, else redis://127.0.0.1:6379)
+  --redis URL             Redis URL (default: KIQGATE_REDIS_URL, else REDIS_URL, else
+                          redis://127.0.0.1:6379)
   -r, --require PATH      module exporting the handlers (Map or object: class name → handler)
                           and optionally startup/shutdown hooks
   -q, --queue NAME[:N]    a queue and its concurrency N (repeatable; default: default:10);

@@ -342,14 +342,29 @@ export function checkEnvNames(env: NodeJS.ProcessEnv): void {
   }
 }
 
+/**
+ * The Redis URL the environment names: `KIQGATE_REDIS_URL`, else `REDIS_URL` (an empty
+ * REDIS_URL counts as unset; an empty KIQGATE_REDIS_URL is an error). One rule for every
+ * command: the worker (through {@link readEnv}) and enqueue, compat and demo read it here.
+ */
+export function envRedisUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const own = env.KIQGATE_REDIS_URL;
+  if (own !== undefined) {
+    if (own === '') throw new ConfigError('KIQGATE_REDIS_URL', 'environment', 'expected a redis:// or rediss:// URL, got ""; unset it to use REDIS_URL or the default');
+    return own;
+  }
+  return env.REDIS_URL || undefined;
+}
+
 /** The options set in the environment: `REDIS_URL` and `KIQGATE_*` (`KIQGATE_CONFIG` names a file). */
 export function readEnv(env: NodeJS.ProcessEnv): Layer {
   checkEnvNames(env);
   const raw: Record<string, unknown> = {};
-  if (env.REDIS_URL) raw.redis = env.REDIS_URL;
+  const redis = envRedisUrl(env);
+  if (redis !== undefined) raw.redis = redis;
   const levels: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (value === undefined || !name.startsWith('KIQGATE_')) continue;
+    if (value === undefined || !name.startsWith('KIQGATE_') || name === 'KIQGATE_REDIS_URL') continue;
     const key = ENV_NAMES[name];
     if (key) raw[key] = value;
     else if (name in JOB_LOG_LEVEL_ENV) levels[JOB_LOG_LEVEL_ENV[name as keyof typeof JOB_LOG_LEVEL_ENV]] = value;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseQueueSpec, resolveConfig } from '../../src/engine/index.js';
-import { KNOWN_ENV, MAX_SHUTDOWN_TIMEOUT_MS, MAX_TIMER_MS } from '../../src/engine/config.js';
+import { envRedisUrl, KNOWN_ENV, MAX_SHUTDOWN_TIMEOUT_MS, MAX_TIMER_MS } from '../../src/engine/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiqgate-cfg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -94,6 +94,18 @@ describe('worker configuration', () => {
     // Every timer this limit allows, jitter and grace included, fits in a Node timer.
     expect(c.pollIntervalMs * 1.5).toBeLessThanOrEqual(MAX_TIMER_MS);
     expect(c.shutdownTimeoutMs + 2_000).toBeLessThanOrEqual(MAX_TIMER_MS);
+  });
+
+  it('takes the Redis URL from KIQGATE_REDIS_URL over REDIS_URL, the rule every command shares (envRedisUrl)', () => {
+    const both = { REDIS_URL: 'redis://plain:6379', KIQGATE_REDIS_URL: 'redis://own:6379' };
+    expect(resolveConfig({ env: both }).redis).toBe('redis://own:6379');
+    expect(envRedisUrl(both)).toBe('redis://own:6379');
+    expect(envRedisUrl({ REDIS_URL: 'redis://plain:6379' })).toBe('redis://plain:6379');
+    expect(envRedisUrl({ REDIS_URL: '' })).toBeUndefined();
+    expect(resolveConfig({ env: both, cli: { redis: 'redis://flag:6379' } }).redis).toBe('redis://flag:6379');
+    const empty = { REDIS_URL: 'redis://plain:6379', KIQGATE_REDIS_URL: '' };
+    expect(() => resolveConfig({ env: empty })).toThrow(/^invalid KIQGATE_REDIS_URL \(environment\): expected a redis:\/\/ or rediss:\/\/ URL, got ""/);
+    expect(() => envRedisUrl(empty)).toThrow(ConfigError);
   });
 
   it("rejects Sidekiq's name,weight queue syntax, saying kiqgate's name:N is a concurrency", () => {
