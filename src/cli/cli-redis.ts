@@ -10,11 +10,15 @@ import { RedisUrlError } from '../support/redis-url.js';
 import { redactText, redactUrl } from '../support/redact.js';
 import { TlsConfigError } from '../support/tls.js';
 import { portAnswers, redisServerInstalled, startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { envRedisUrl } from '../engine/config.js';
 import { CliError } from './cli-error.js';
 
-/** The URL from `--redis`, else REDIS_URL, else the local default. */
+/**
+ * The URL from `--redis`, else the environment's (KIQGATE_REDIS_URL, else REDIS_URL: the
+ * worker's rule, {@link envRedisUrl}), else the local default.
+ */
 export function resolveRedisUrl(flag: string | undefined): string {
-  return flag || process.env.REDIS_URL || DEFAULT_REDIS_URL;
+  return flag || envRedisUrl(process.env) || DEFAULT_REDIS_URL;
 }
 
 /**
@@ -52,12 +56,12 @@ export interface DemoRedis {
 }
 
 /**
- * The Redis the demo uses: `--redis`/REDIS_URL when given; else 127.0.0.1:6379 when it answers;
+ * The Redis the demo uses: `--redis`/KIQGATE_REDIS_URL/REDIS_URL when given; else 127.0.0.1:6379 when it answers;
  * else a private redis-server on a free port; else a CliError saying how to get one.
  */
 export async function redisForDemo(flag: string | undefined, say: (line: string) => void, forcePrivate = false): Promise<DemoRedis> {
   if (!forcePrivate) {
-    if (flag || process.env.REDIS_URL) return { url: resolveRedisUrl(flag) };
+    if (flag || envRedisUrl(process.env)) return { url: resolveRedisUrl(flag) };
     if (await portAnswers('127.0.0.1', 6379)) return { url: DEFAULT_REDIS_URL };
   }
   if (!redisServerInstalled()) {

@@ -31,8 +31,9 @@ const HELP = `Usage: kiqgate compat [--redis URL] [--fixtures DIR ...] [--live-s
 Replays captured Sidekiq/Verk/Exq fixtures against Redis and checks that kiqgate decodes,
 re-encodes, runs, produces and handles the lifecycle of those jobs exactly as the peer did.
 
-  --redis URL        Redis to use (default: REDIS_URL or redis://127.0.0.1:6379); only keys
-                     under the suite's own prefix are written, and removed afterwards
+  --redis URL        Redis to use (default: KIQGATE_REDIS_URL, else REDIS_URL, else
+                     redis://127.0.0.1:6379); only keys under the suite's own prefix
+                     are written, and removed afterwards
   --fixtures DIR     a directory of *.json fixtures, searched recursively (repeatable;
                      default: the fixtures shipped with kiqgate)
   --namespace NS     key prefix to work under (default: a fresh kiqgate-compat-<hex>)

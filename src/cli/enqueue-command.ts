@@ -13,7 +13,8 @@ import { printVersion } from './version.js';
 
 const HELP = `Usage: kiqgate enqueue --class CLASS --args JSON [options]
 
-  --redis URL          Redis URL (default: REDIS_URL or redis://127.0.0.1:6379)
+  --redis URL          Redis URL (default: KIQGATE_REDIS_URL, else REDIS_URL, else
+                       redis://127.0.0.1:6379)
   -q, --queue Q        queue name (default: default; no whitespace, ',' or ':')
   --class C            job class name (required)
   --args JSON          argument array, e.g. '[1, "two", 4611686018427387904]' (required)

@@ -21,7 +21,7 @@ Commands:
 
   -v, --version   print kiqgate's version (also: kiqgate <command> --version)
 
-Redis: --redis URL or the REDIS_URL environment variable (default redis://127.0.0.1:6379).
+Redis: --redis URL, else KIQGATE_REDIS_URL, else REDIS_URL (default redis://127.0.0.1:6379).
 Exit codes: 0 success, 2 a usage or configuration error (bad flag, value, URL, variable),
             1 a runtime failure (Redis unreachable or refusing, a job that could not be pushed).`;
 

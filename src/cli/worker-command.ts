@@ -18,7 +18,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { ConfigError, type HandlerTable, type WorkerHooks, type WorkerOptions, Worker, parseQueueSpec, resolveConfig } from '../engine/index.js';
-import { checkConcurrency, MAX_CONCURRENCY } from '../engine/config.js';
+import { aboutDays, checkConcurrency, MAX_CONCURRENCY, MAX_SHUTDOWN_TIMEOUT_MS } from '../engine/config.js';
 import type { Handler, HandlerDefinition } from '../engine/registry.js';
 import { explainThrown } from '../support/describe-error.js';
 import { redactText } from '../support/redact.js';
@@ -30,7 +30,8 @@ import { printVersion } from './version.js';
 
 const USAGE = `kiqgate worker --require ./workers.js [options]
 
-  --redis URL             Redis URL (default: REDIS_URL, else redis://127.0.0.1:6379)
+  --redis URL             Redis URL (default: KIQGATE_REDIS_URL, else REDIS_URL, else
+                          redis://127.0.0.1:6379)
   -r, --require PATH      module exporting the handlers (Map or object: class name → handler)
                           and optionally startup/shutdown hooks
   -q, --queue NAME[:N]    a queue and its concurrency N (repeatable; default: default:10);
@@ -182,6 +183,10 @@ export async function runWorkerCommand(argv: string[]): Promise<number> {
     if (values.timeout !== undefined) {
       const s = Number(values.timeout);
       if (!Number.isFinite(s) || s < 0) throw new ConfigError('--timeout', 'command line', `expected seconds ≥ 0, got ${JSON.stringify(values.timeout)}`);
+      // Checked here, in seconds, so the error names the flag rather than shutdownTimeoutMs.
+      if (Math.round(s * 1000) > MAX_SHUTDOWN_TIMEOUT_MS) {
+        throw new ConfigError('--timeout', 'command line', `expected at most ${Math.floor(MAX_SHUTDOWN_TIMEOUT_MS / 1000)} seconds (about ${aboutDays(MAX_SHUTDOWN_TIMEOUT_MS)} days, the longest timer Node runs), got ${JSON.stringify(values.timeout)}`);
+      }
       cli.shutdownTimeoutMs = Math.round(s * 1000);
     }
     if (values.namespace !== undefined) cli.namespace = values.namespace;

@@ -122,6 +122,44 @@ function positiveInt(v: unknown, option: string, source: string, min = 1): numbe
   return n;
 }
 
+/**
+ * The longest timer Node runs as asked: setTimeout/setInterval turn anything above 2^31-1 ms
+ * into 1 ms, so a shutdown timeout of 3e9 ms would give up at once and a poll interval of 3e9
+ * would poll in a hot loop. Every option that ends up in a timer is checked against it here,
+ * so every layer (API, file, environment, flags) gets the same error.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Largest `shutdownTimeoutMs`: stop()'s last-resort timer (worker.ts) waits this option plus a
+ * 2 s grace for Redis (REDIS_GRACE_MS), and that sum must still fit in a timer.
+ */
+export const MAX_SHUTDOWN_TIMEOUT_MS = MAX_TIMER_MS - 2_000;
+
+/** Each timer option's ceiling, and why it is below {@link MAX_TIMER_MS} when it is. */
+const TIMER_LIMITS: Record<string, { max: number; unit: 'ms' | 's'; why?: string }> = {
+  heartbeatMs: { max: MAX_TIMER_MS, unit: 'ms' },
+  connectTimeoutMs: { max: MAX_TIMER_MS, unit: 'ms' },
+  // The scheduler waits 0.5x to 1.5x the interval (jitter).
+  pollIntervalMs: { max: Math.floor(MAX_TIMER_MS / 1.5), unit: 'ms', why: 'the scheduler waits up to 1.5 times it' },
+  shutdownTimeoutMs: { max: MAX_SHUTDOWN_TIMEOUT_MS, unit: 'ms', why: "stop() adds 2 s for Redis to it" },
+  // A BLMOVE timeout; a redis option `blockingTimeout` makes ioredis arm a timer of it in ms.
+  blockTimeoutSeconds: { max: Math.floor(MAX_TIMER_MS / 1000), unit: 's' },
+};
+
+/** `ms` in days, rounded down to a tenth ("24.8" for {@link MAX_TIMER_MS}). */
+export function aboutDays(ms: number): string {
+  return (Math.floor(ms / 8_640_000) / 10).toFixed(1);
+}
+
+/** `n` when it fits in a timer (see {@link MAX_TIMER_MS}), else a ConfigError saying the limit. */
+function timerValue(n: number, option: string, source: string): number {
+  const limit = TIMER_LIMITS[option];
+  if (!limit || n <= limit.max) return n;
+  const days = aboutDays(limit.unit === 'ms' ? limit.max : limit.max * 1000);
+  throw new ConfigError(option, source, `expected at most ${limit.max} ${limit.unit} (about ${days} days${limit.why ? `; ${limit.why}` : ''}), the longest timer Node runs, got ${n}`);
+}
+
 function bool(v: unknown, option: string, source: string): boolean {
   if (typeof v === 'boolean') return v;
   if (typeof v === 'string') {
@@ -220,9 +258,14 @@ function checkLayer(layer: Record<string, unknown>, source: string, strictKeys: 
       case 'namespace': out.namespace = str(v, k, source); break;
       case 'generateNodeId': case 'sidekiqHeartbeat': case 'processing': case 'verkQueueStats':
         out[k] = bool(v, k, source); break;
-      case 'heartbeatMs': case 'pollIntervalMs': case 'deadMaxJobs': case 'deadTimeoutSeconds': case 'blockTimeoutSeconds':
+      case 'heartbeatMs': case 'pollIntervalMs': case 'blockTimeoutSeconds':
+        out[k] = timerValue(positiveInt(v, k, source), k, source); break;
+      case 'shutdownTimeoutMs': case 'connectTimeoutMs':
+        out[k] = timerValue(positiveInt(v, k, source, 0), k, source); break;
+      // deadTimeoutSeconds is a trim age (a score bound in Redis), never a timer.
+      case 'deadMaxJobs': case 'deadTimeoutSeconds':
         out[k] = positiveInt(v, k, source); break;
-      case 'shutdownTimeoutMs': case 'maxRetries': case 'maxPayloadBytes': case 'connectTimeoutMs':
+      case 'maxRetries': case 'maxPayloadBytes':
         out[k] = positiveInt(v, k, source, 0); break;
       case 'peer':
         if (typeof v !== 'string' || !(SIDEKIQ_PEERS as readonly string[]).includes(v)) {
@@ -299,14 +342,29 @@ export function checkEnvNames(env: NodeJS.ProcessEnv): void {
   }
 }
 
+/**
+ * The Redis URL the environment names: `KIQGATE_REDIS_URL`, else `REDIS_URL` (an empty
+ * REDIS_URL counts as unset; an empty KIQGATE_REDIS_URL is an error). One rule for every
+ * command: the worker (through {@link readEnv}) and enqueue, compat and demo read it here.
+ */
+export function envRedisUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const own = env.KIQGATE_REDIS_URL;
+  if (own !== undefined) {
+    if (own === '') throw new ConfigError('KIQGATE_REDIS_URL', 'environment', 'expected a redis:// or rediss:// URL, got ""; unset it to use REDIS_URL or the default');
+    return own;
+  }
+  return env.REDIS_URL || undefined;
+}
+
 /** The options set in the environment: `REDIS_URL` and `KIQGATE_*` (`KIQGATE_CONFIG` names a file). */
 export function readEnv(env: NodeJS.ProcessEnv): Layer {
   checkEnvNames(env);
   const raw: Record<string, unknown> = {};
-  if (env.REDIS_URL) raw.redis = env.REDIS_URL;
+  const redis = envRedisUrl(env);
+  if (redis !== undefined) raw.redis = redis;
   const levels: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (value === undefined || !name.startsWith('KIQGATE_')) continue;
+    if (value === undefined || !name.startsWith('KIQGATE_') || name === 'KIQGATE_REDIS_URL') continue;
     const key = ENV_NAMES[name];
     if (key) raw[key] = value;
     else if (name in JOB_LOG_LEVEL_ENV) levels[JOB_LOG_LEVEL_ENV[name as keyof typeof JOB_LOG_LEVEL_ENV]] = value;

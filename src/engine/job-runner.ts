@@ -20,7 +20,7 @@ export type JobResult =
   | { kind: 'ack' }
   | { kind: 'failed'; outcome: FailureOutcome }
   | { kind: 'undecodable'; error: WireError; atMs: number }
-  /** Recording the failure failed (a bug, a logger that throws): to dead as its exact bytes. */
+  /** Computing the failure's entry threw (a bug, a payload it cannot handle): to dead as its exact bytes. */
   | { kind: 'dead-raw'; errorClass: string; message: string; atMs: number }
   /** The handler settled after the shutdown abort: the runner has given the job back to its queue. */
   | { kind: 'given-back' };
@@ -52,6 +52,18 @@ function toEpochMs(v: Date | number): number {
   return ms;
 }
 
+/**
+ * Writes one log line of the job path. A logger that throws (a broken sink, a hook) loses that
+ * line and nothing else: it never keeps a job from running, and never changes its outcome.
+ */
+function safeLog(write: () => void): void {
+  try {
+    write();
+  } catch {
+    // The line is lost; the job's outcome is what Redis records.
+  }
+}
+
 /** The result of every job that succeeded (one object: the hot path allocates none). */
 const ACK: JobResult = Object.freeze({ kind: 'ack' });
 const GIVEN_BACK: JobResult = Object.freeze({ kind: 'given-back' });
@@ -76,19 +88,16 @@ class RunContext implements JobContext {
 
 /**
  * Runs one fetched payload to a result. `signal` aborts the handler at a hard shutdown.
- * Never rejects: if recording a failure throws (a bug, a logger that throws), the job goes to
- * dead as its exact bytes with the reason, instead of staying in in-progress to be re-run forever.
+ * Never rejects: if computing a failure's entry throws (a bug, a payload failureOutcome cannot
+ * handle), the job goes to dead as its exact bytes with the reason, instead of staying in
+ * in-progress to be re-run forever. Log calls cannot get there: each is {@link safeLog}ged.
  */
 export async function runJob(raw: Buffer, queue: string, signal: AbortSignal, deps: JobRunnerDeps): Promise<JobResult> {
   try {
     return await runDecoded(raw, queue, signal, deps);
   } catch (err) {
     const d = describeThrown(err);
-    try {
-      deps.logger.error({ queue, bytes: raw.length, errorClass: d.errorClass, err: logText(d.errorMessage) }, 'recording the job\'s failure failed: moved to dead with its raw bytes');
-    } catch {
-      // The logger may be what failed; the dead entry says it all.
-    }
+    safeLog(() => deps.logger.error({ queue, bytes: raw.length, errorClass: d.errorClass, err: logText(d.errorMessage) }, 'recording the job\'s failure failed: moved to dead with its raw bytes'));
     return { kind: 'dead-raw', errorClass: d.errorClass, message: `failure path failed: ${d.errorMessage}`.slice(0, 10_000), atMs: nowMs() };
   }
 }
@@ -100,7 +109,7 @@ async function runDecoded(raw: Buffer, queue: string, signal: AbortSignal, deps:
     job = decodeJob(raw, { maxBytes: config.maxPayloadBytes });
   } catch (err) {
     const error = err instanceof WireError ? err : new WireError('invalid_json', describeThrown(err).errorMessage);
-    logger.error({ queue, code: error.code, field: error.field, bytes: raw.length, err: logText(error.message) }, 'undecodable payload: moved to dead, exact bytes in raw_base64');
+    safeLog(() => logger.error({ queue, code: error.code, field: error.field, bytes: raw.length, err: logText(error.message) }, 'undecodable payload: moved to dead, exact bytes in raw_base64'));
     return { kind: 'undecodable', error, atMs: nowMs() };
   }
 
@@ -131,7 +140,7 @@ async function runDecoded(raw: Buffer, queue: string, signal: AbortSignal, deps:
   if (!failed && cls) {
     // Event payloads are built only when someone listens (most workers have no listener).
     if (events.listenerCount('job:started') > 0) events.fire('job:started', base);
-    if (start !== 'silent' && logger.isLevelEnabled(start)) log()[start]('start');
+    if (start !== 'silent') safeLog(() => { if (logger.isLevelEnabled(start)) log()[start]('start'); });
     try {
       await cls.handler(job.args, new RunContext(job.jid, queue, job.className, job.retryCount, signal, job, log));
     } catch (err) {
@@ -141,14 +150,10 @@ async function runDecoded(raw: Buffer, queue: string, signal: AbortSignal, deps:
     // A settle after the shutdown abort: stop() has already given the job back to its queue.
     if (signal.aborted) return givenBack(log, queue, !failed, startedAt);
     if (!failed) {
-      try {
-        if (done !== 'silent' && logger.isLevelEnabled(done)) log()[done]({ durationMs: Date.now() - startedAt }, 'done');
-        if (events.listenerCount('job:finished') > 0) {
-          const finishedAt = Date.now();
-          events.fire('job:finished', { ...base, finishedAt, durationMs: finishedAt - startedAt });
-        }
-      } catch {
-        // The job succeeded: a logger that throws must not turn that into a failure.
+      if (done !== 'silent') safeLog(() => { if (logger.isLevelEnabled(done)) log()[done]({ durationMs: Date.now() - startedAt }, 'done'); });
+      if (events.listenerCount('job:finished') > 0) {
+        const finishedAt = Date.now();
+        events.fire('job:finished', { ...base, finishedAt, durationMs: finishedAt - startedAt });
       }
       return ACK;
     }
@@ -159,8 +164,8 @@ async function runDecoded(raw: Buffer, queue: string, signal: AbortSignal, deps:
 /** Logs what happened to a job whose handler settled after the shutdown abort (it was given back). */
 function givenBack(log: () => Logger, queue: string, succeeded: boolean, startedAt: number): JobResult {
   const durationMs = Date.now() - startedAt;
-  if (succeeded) log().warn({ durationMs }, `finished after the shutdown abort; already given back to ${queue}, so it will run again`);
-  else log().info({ durationMs }, `aborted at shutdown: given back to ${queue}`);
+  if (succeeded) safeLog(() => log().warn({ durationMs }, `finished after the shutdown abort; already given back to ${queue}, so it will run again`));
+  else safeLog(() => log().info({ durationMs }, `aborted at shutdown: given back to ${queue}`));
   return GIVEN_BACK;
 }
 
@@ -184,15 +189,18 @@ function recordFailure(
   } catch (err) {
     // A retryAt that throws (or returns garbage) must not lose the job: fall back to the default backoff.
     const d = describeThrown(err);
-    ctx.log().error({ errorClass: d.errorClass, err: logText(d.errorMessage) }, 'retryAt failed; using the default backoff');
+    safeLog(() => ctx.log().error({ errorClass: d.errorClass, err: logText(d.errorMessage) }, 'retryAt failed; using the default backoff'));
     outcome = failureOutcome(job, queue, info, failedAt, { defaultMaxRetries: config.maxRetries });
   }
   const durationMs = Date.now() - ctx.startedAt;
   const level = config.jobLogLevels.fail;
   const logged = { err: logText(error.errorMessage), errorClass: error.errorClass };
   if (level !== 'silent') {
-    if (outcome.kind === 'drop') ctx.log()[level]({ ...logged, reason: outcome.reason }, 'fail: job dropped');
-    else ctx.log()[level]({ ...logged, retryCount: outcome.retryCount, to: outcome.kind }, `fail: moved to ${outcome.kind}`);
+    const o = outcome;
+    safeLog(() => {
+      if (o.kind === 'drop') ctx.log()[level]({ ...logged, reason: o.reason }, 'fail: job dropped');
+      else ctx.log()[level]({ ...logged, retryCount: o.retryCount, to: o.kind }, `fail: moved to ${o.kind}`);
+    });
   }
   if (events.listenerCount('job:failed') > 0) {
     events.fire('job:failed', {

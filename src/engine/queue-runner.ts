@@ -199,7 +199,8 @@ export class QueueRunner {
       try {
         await this.tick(redis, 0);
       } catch (err) {
-        this.log.error({ err }, 'the last acks failed; those jobs come back at the next start of this node');
+        // Those jobs are still in in-progress, so requeueAll below gives them back with the rest.
+        this.log.error({ err }, 'the last acks failed: those finished jobs are still in this node\'s in-progress list and go back to the queue with the unfinished ones, so they run again');
       }
     }
     try {

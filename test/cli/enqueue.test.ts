@@ -2,7 +2,8 @@
  * `kiqgate enqueue` end to end: the real CLI process against the real Redis.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import { Redis as IORedis, type Redis } from 'ioredis';
+import { startRedisServer } from '../../src/support/redis-server.js';
 import { decodeJob, parseObject, stringifyJson } from '../../src/wire/index.js';
 import { runCli } from '../support/cli.js';
 import { dropNamespace, testRedis, TEST_REDIS_URL, uniqueNamespace } from '../support/redis.js';
@@ -55,6 +56,31 @@ describe('kiqgate enqueue', () => {
     expect(r.stderr).toContain(message);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect((await redis.keys(`${ns}:*`)).sort()).toEqual(before.sort());
+  });
+
+  it('reads KIQGATE_REDIS_URL as the worker does: over REDIS_URL, under --redis', async () => {
+    const server = await startRedisServer();
+    const priv = new IORedis(server.url);
+    try {
+      const enqueue = (args: string[], env: Record<string, string>) =>
+        runCli(['enqueue', '--namespace', ns, '--queue', 'env', '--class', 'X', ...args], env);
+      // Only KIQGATE_REDIS_URL (an empty REDIS_URL counts as unset).
+      const only = await enqueue(['--args', '[1]'], { KIQGATE_REDIS_URL: server.url, REDIS_URL: '' });
+      expect(only.stderr).toBe('');
+      expect(only.code).toBe(0);
+      // Both: KIQGATE_REDIS_URL wins, as in the worker's configuration.
+      const both = await enqueue(['--args', '[2]'], { KIQGATE_REDIS_URL: server.url, REDIS_URL: TEST_REDIS_URL });
+      expect(both.code).toBe(0);
+      // --redis wins over both.
+      const flag = await enqueue(['--args', '[3]', '--redis', TEST_REDIS_URL], { KIQGATE_REDIS_URL: server.url });
+      expect(flag.code).toBe(0);
+      const args = async (r: Redis) => (await r.lrange(`${ns}:queue:env`, 0, -1)).map((p) => JSON.parse(p).args[0] as number).sort();
+      expect(await args(priv)).toEqual([1, 2]);
+      expect(await args(redis)).toEqual([3]);
+    } finally {
+      priv.disconnect();
+      await server.stop();
+    }
   });
 
   it('says which Redis it could not reach, with the password redacted', async () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseQueueSpec, resolveConfig } from '../../src/engine/index.js';
-import { KNOWN_ENV } from '../../src/engine/config.js';
+import { envRedisUrl, KNOWN_ENV, MAX_SHUTDOWN_TIMEOUT_MS, MAX_TIMER_MS } from '../../src/engine/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiqgate-cfg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -65,6 +65,47 @@ describe('worker configuration', () => {
     const file = join(dir, 'broken.json');
     writeFileSync(file, '{"maxRetries": ');
     expect(() => resolveConfig({ file })).toThrow(/invalid config file/);
+  });
+
+  it('refuses, in every layer, a timer option longer than Node runs a timer (it would fire after 1 ms)', () => {
+    const file = join(dir, 'timers.json');
+    writeFileSync(file, JSON.stringify({ heartbeatMs: 3_000_000_000 }));
+    const bad: Array<[Parameters<typeof resolveConfig>[0], RegExp]> = [
+      [{ api: { shutdownTimeoutMs: 3_000_000_000 } }, /^invalid shutdownTimeoutMs \(API\): expected at most 2147481647 ms \(about 24\.8 days; stop\(\) adds 2 s for Redis to it\), the longest timer Node runs, got 3000000000$/],
+      [{ api: { shutdownTimeoutMs: MAX_TIMER_MS } }, /invalid shutdownTimeoutMs \(API\): expected at most 2147481647 ms/],
+      [{ env: { KIQGATE_SHUTDOWN_TIMEOUT_MS: '3000000000' } }, /invalid shutdownTimeoutMs \(environment\): expected at most 2147481647 ms/],
+      [{ env: { KIQGATE_CONNECT_TIMEOUT_MS: '2147483648' } }, /^invalid connectTimeoutMs \(environment\): expected at most 2147483647 ms \(about 24\.8 days\), the longest timer Node runs, got 2147483648$/],
+      [{ env: { KIQGATE_POLL_INTERVAL_MS: '2000000000' } }, /invalid pollIntervalMs \(environment\): expected at most 1431655764 ms \(about 16\.5 days; the scheduler waits up to 1\.5 times it\)/],
+      [{ env: { KIQGATE_HEARTBEAT_MS: '2147483648' } }, /invalid heartbeatMs \(environment\): expected at most 2147483647 ms/],
+      [{ file }, /invalid heartbeatMs \(config file .*timers\.json\): expected at most 2147483647 ms/],
+      [{ api: { blockTimeoutSeconds: 2_147_484 } }, /invalid blockTimeoutSeconds \(API\): expected at most 2147483 s \(about 24\.8 days\)/],
+      [{ cli: { pollIntervalMs: 3_000_000_000 } }, /invalid pollIntervalMs \(command line\): expected at most 1431655764 ms/],
+    ];
+    for (const [layers, msg] of bad) {
+      expect(() => resolveConfig(layers)).toThrow(ConfigError);
+      expect(() => resolveConfig(layers)).toThrow(msg);
+    }
+    // The limits themselves are accepted, and a trim age (not a timer) is not capped.
+    const c = resolveConfig({ api: {
+      shutdownTimeoutMs: MAX_SHUTDOWN_TIMEOUT_MS, connectTimeoutMs: MAX_TIMER_MS, heartbeatMs: MAX_TIMER_MS,
+      pollIntervalMs: 1_431_655_764, blockTimeoutSeconds: 2_147_483, deadTimeoutSeconds: 10_000_000_000,
+    } });
+    expect(c).toMatchObject({ shutdownTimeoutMs: 2_147_481_647, pollIntervalMs: 1_431_655_764, deadTimeoutSeconds: 10_000_000_000 });
+    // Every timer this limit allows, jitter and grace included, fits in a Node timer.
+    expect(c.pollIntervalMs * 1.5).toBeLessThanOrEqual(MAX_TIMER_MS);
+    expect(c.shutdownTimeoutMs + 2_000).toBeLessThanOrEqual(MAX_TIMER_MS);
+  });
+
+  it('takes the Redis URL from KIQGATE_REDIS_URL over REDIS_URL, the rule every command shares (envRedisUrl)', () => {
+    const both = { REDIS_URL: 'redis://plain:6379', KIQGATE_REDIS_URL: 'redis://own:6379' };
+    expect(resolveConfig({ env: both }).redis).toBe('redis://own:6379');
+    expect(envRedisUrl(both)).toBe('redis://own:6379');
+    expect(envRedisUrl({ REDIS_URL: 'redis://plain:6379' })).toBe('redis://plain:6379');
+    expect(envRedisUrl({ REDIS_URL: '' })).toBeUndefined();
+    expect(resolveConfig({ env: both, cli: { redis: 'redis://flag:6379' } }).redis).toBe('redis://flag:6379');
+    const empty = { REDIS_URL: 'redis://plain:6379', KIQGATE_REDIS_URL: '' };
+    expect(() => resolveConfig({ env: empty })).toThrow(/^invalid KIQGATE_REDIS_URL \(environment\): expected a redis:\/\/ or rediss:\/\/ URL, got ""/);
+    expect(() => envRedisUrl(empty)).toThrow(ConfigError);
   });
 
   it("rejects Sidekiq's name,weight queue syntax, saying kiqgate's name:N is a concurrency", () => {

@@ -84,7 +84,7 @@ describe('hostile thrown values', () => {
     expect(seen).toEqual([1, 2].map(() => ({ errorClass: 'Error', errorMessage: 'non-error thrown: {}', outcome: 'retry' })));
   });
 
-  it('when recording the failure itself throws (here the logger), the job goes to dead with its exact bytes and the reason', async () => {
+  it('a logger that throws on the fail line changes nothing: the job is in retry as computed', async () => {
     const log = captureLog('info', {
       hooks: {
         logMethod(args, method) {
@@ -95,7 +95,45 @@ describe('hostile thrown values', () => {
     });
     worker = testWorker({ logger: log.logger, handlers: { Boom: () => { throw new Error('boom'); } } });
     const k = worker.keys;
-    const raw = job('Boom', 1);
+    await redis.lpush(k.queue('default'), job('Boom', 1));
+    await worker.start();
+    await until(async () => (await redis.zcard(k.retry)) === 1, 'the job in retry');
+    await until(async () => (await redis.llen(k.inProgress('default', worker!.nodeId))) === 0, 'in-progress empty');
+    const [entry] = await redis.zrange(k.retry, 0, -1);
+    expect(JSON.parse(entry!)).toMatchObject({ jid: 'j1', retry_count: 0, error_message: 'boom', error_class: 'Error' });
+    expect(await redis.zcard(k.dead)).toBe(0);
+  });
+
+  it('a logger that throws on the start line changes nothing: the job runs and is acked', async () => {
+    const log = captureLog('debug', {
+      hooks: {
+        logMethod(args, method) {
+          if (args.includes('start')) throw new Error('log sink broken');
+          return method.apply(this, args);
+        },
+      },
+    });
+    const ran: unknown[] = [];
+    worker = testWorker({ logger: log.logger, handlers: { Fine: (args) => { ran.push(args[0]); } } });
+    const k = worker.keys;
+    await redis.lpush(k.queue('default'), job('Fine', 1));
+    await worker.start();
+    await until(async () => (await redis.get(k.stat('processed'))) === '1', 'the job processed');
+    await until(async () => (await redis.llen(k.inProgress('default', worker!.nodeId))) === 0, 'in-progress empty');
+    expect(ran).toEqual([1]);
+    expect(await redis.get(k.stat('failed'))).toBeNull();
+    expect(await redis.zcard(k.retry)).toBe(0);
+    expect(await redis.zcard(k.dead)).toBe(0);
+    expect(log.lines().some((l) => l.msg === 'done' && l.jid === 'j1')).toBe(true);
+  });
+
+  it('when computing the failure entry itself throws (a Sidekiq 8 retry_count too large for the backoff jitter), the job goes to dead with its exact bytes and the reason', async () => {
+    const log = captureLog('info');
+    worker = testWorker({ logger: log.logger, handlers: { Boom: () => { throw new Error('boom'); } } });
+    const k = worker.keys;
+    // Integer-ms created_at: a Sidekiq 8 job. Its jitter is randomInt(10 * (count + 1)), which
+    // Node refuses above 2^48, with or without a class retryAt (the fallback computes it too).
+    const raw = job('Boom', 1, { created_at: 1_700_000_000_000, retry: 2 ** 50, retry_count: 2 ** 48 });
     await redis.lpush(k.queue('default'), raw);
     await worker.start();
     await until(async () => (await redis.zcard(k.dead)) === 1, 'the job in dead');
@@ -103,7 +141,7 @@ describe('hostile thrown values', () => {
     const [entry] = await redis.zrange(k.dead, 0, -1);
     expect(undecodableOriginal(entry!)?.toString()).toBe(raw);
     expect(await redis.zcard(k.retry)).toBe(0);
-    expect(JSON.parse(entry!)).toMatchObject({ undecodable_code: 'failure_path', error_message: 'failure_path: Error: failure path failed: log sink broken' });
-    expect(log.lines().some((l) => l.msg === 'recording the job\'s failure failed: moved to dead with its raw bytes' && l.err === 'log sink broken')).toBe(true);
+    expect(JSON.parse(entry!)).toMatchObject({ undecodable_code: 'failure_path', error_message: expect.stringMatching(/^failure_path: RangeError: failure path failed: The value of "max" is out of range/) });
+    expect(log.lines().some((l) => l.msg === 'recording the job\'s failure failed: moved to dead with its raw bytes' && l.errorClass === 'RangeError')).toBe(true);
   });
 });
