@@ -130,11 +130,14 @@ function positiveInt(v: unknown, option: string, source: string, min = 1): numbe
  */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** How long after the shutdown deadline stop() still waits for Redis to take its last writes. */
+export const REDIS_GRACE_MS = 2_000;
+
 /**
- * Largest `shutdownTimeoutMs`: stop()'s last-resort timer (worker.ts) waits this option plus a
- * 2 s grace for Redis (REDIS_GRACE_MS), and that sum must still fit in a timer.
+ * Largest `shutdownTimeoutMs`: stop()'s last-resort timer (worker.ts) waits this option plus
+ * REDIS_GRACE_MS, and that sum must still fit in a timer.
  */
-export const MAX_SHUTDOWN_TIMEOUT_MS = MAX_TIMER_MS - 2_000;
+export const MAX_SHUTDOWN_TIMEOUT_MS = MAX_TIMER_MS - REDIS_GRACE_MS;
 
 /** Each timer option's ceiling, and why it is below {@link MAX_TIMER_MS} when it is. */
 const TIMER_LIMITS: Record<string, { max: number; unit: 'ms' | 's'; why?: string }> = {

@@ -22,7 +22,7 @@ import { closeConnection, openRedis } from '../support/connection.js';
 import { explainThrown } from '../support/describe-error.js';
 import { deadline as deadlineTimer } from '../support/delay.js';
 import { redactText, redactUrl } from '../support/redact.js';
-import { type WorkerConfig, type WorkerOptions, ConfigError, checkConcurrency, queueName, resolveConfig } from './config.js';
+import { type WorkerConfig, type WorkerOptions, ConfigError, REDIS_GRACE_MS, checkConcurrency, queueName, resolveConfig } from './config.js';
 import type { EngineService, EngineView, RunningJob } from './engine-view.js';
 import { awaitRedis } from './await-redis.js';
 import { EngineEmitter } from './events.js';
@@ -69,8 +69,6 @@ export interface StopOptions {
   force?: boolean;
 }
 
-/** How long after the shutdown deadline stop() still waits for Redis to take its last writes. */
-const REDIS_GRACE_MS = 2_000;
 
 export class Worker extends EngineEmitter implements EngineView {
   readonly config: WorkerConfig;
