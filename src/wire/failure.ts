@@ -49,6 +49,20 @@ export type FailureOutcome =
 
 const MAX_ERROR_MESSAGE = 10_000;
 
+/** The latest retry time: JavaScript's last Date (year 275760), a score every peer reads. */
+const MAX_RUN_AT_MS = 8.64e15;
+/** crypto.randomInt's largest range; Sidekiq 8's jitter range grows with a hostile retry_count. */
+const MAX_JITTER = 2 ** 47;
+
+/**
+ * Whether a retry can be scheduled at `runAtMs`. A retry_count so large that the backoff
+ * overflows (or a class retryAt far beyond any date) makes the job exhausted: dead, not a
+ * score Redis refuses (`inf`) that would leave the job in in-progress to re-run forever.
+ */
+function retryTimeOk(runAtMs: number): boolean {
+  return runAtMs <= MAX_RUN_AT_MS; // false for NaN and Infinity too
+}
+
 /** Sidekiq's error_backtrace: zlib-deflated JSON array of lines, Base64 (MIME-wrapped up to 7.2.0). */
 export function encodeBacktrace(lines: string[], style: 'mime' | 'strict'): string {
   const b64 = deflateSync(Buffer.from(JSON.stringify(lines))).toString('base64');
@@ -108,13 +122,15 @@ export function failureOutcome(job: DecodedJob, fetchedQueue: string, info: Fail
       doc.set('error_backtrace', encodeBacktrace(info.backtrace.slice(0, limit), traits.backtraceBase64 === 'mime' ? 'mime' : 'strict'));
     }
     const payload = stringifyJson(doc);
-    if (straightToDead || count >= max) {
+    const exhausted = (): FailureOutcome => {
       if (doc.get('dead') === false && mayDrop) return { kind: 'drop', reason: 'retries exhausted and dead is false', retryCount: count };
       return { kind: 'dead', payload, retryCount: count, scoreSeconds: floatSeconds(nowMs) };
-    }
+    };
+    if (straightToDead || count >= max) return exhausted();
     // Sidekiq ≤ 7: count^4 + 15 + rand(10)·(count+1); Sidekiq 8: count^4 + 15 + rand(10·(count+1)).
-    const jitter = peer === 'sidekiq8' ? randomInt(10 * (count + 1)) : randomInt(10) * (count + 1);
+    const jitter = peer === 'sidekiq8' ? randomInt(Math.min(10 * (count + 1), MAX_JITTER)) : randomInt(10) * (count + 1);
     const runAtMs = policy.retryAt ? policy.retryAt(nowMs, count) : nowMs + (count ** 4 + 15 + jitter) * 1000;
+    if (!retryTimeOk(runAtMs)) return exhausted();
     return { kind: 'retry', payload, retryCount: count, scoreSeconds: floatSeconds(runAtMs), runAtMs };
   }
 
@@ -128,9 +144,11 @@ export function failureOutcome(job: DecodedJob, fetchedQueue: string, info: Fail
     if (count > 1) doc.set('retried_at', int(nowS));
     doc.set('retry_count', int(count));
     const payload = stringifyJson(doc);
-    if (straightToDead || count > max) return { kind: 'dead', payload, retryCount: count, scoreSeconds: String(nowS) };
+    const dead: FailureOutcome = { kind: 'dead', payload, retryCount: count, scoreSeconds: String(nowS) };
+    if (straightToDead || count > max) return dead;
     // Verk: count^4 + 15 + uniform(1..30)·(count+1), added to the integer failure time (a float score).
     const runAtMs = policy.retryAt ? policy.retryAt(nowS * 1000, count) : (nowS + count ** 4 + 15 + randomInt(1, 31) * (count + 1)) * 1000;
+    if (!retryTimeOk(runAtMs)) return dead;
     const score = policy.retryAt ? String(Math.floor(runAtMs / 1000)) : floatSeconds(runAtMs);
     return { kind: 'retry', payload, retryCount: count, scoreSeconds: score, runAtMs };
   }
@@ -140,7 +158,11 @@ export function failureOutcome(job: DecodedJob, fetchedQueue: string, info: Fail
   const max = r instanceof JsonNumber && r.isInteger && Number(r.raw) > 0 ? Number(r.raw)
     : r === true || (r === false && cause === 'unknown_class') ? policy.defaultMaxRetries : 0;
   const now = timestampToken(nowMs, 'float_s');
-  const exhausted = straightToDead || count > max;
+  let runAtMs = Number.NaN;
+  if (!straightToDead && count <= max) {
+    runAtMs = policy.retryAt ? policy.retryAt(nowMs, count) : nowMs + (count ** 4 + 15 + randomInt(31) * (count + 1)) * 1000;
+  }
+  const exhausted = !retryTimeOk(runAtMs);
   const get = (k: string): JsonValue => doc.get(k) ?? null;
   const failedAt = get('failed_at');
   const exq = JsonObject.from([
@@ -160,7 +182,6 @@ export function failureOutcome(job: DecodedJob, fetchedQueue: string, info: Fail
   ]);
   const payload = stringifyJson(exq);
   if (exhausted) return { kind: 'dead', payload, retryCount: count, scoreSeconds: floatSeconds(nowMs) };
-  const runAtMs = policy.retryAt ? policy.retryAt(nowMs, count) : nowMs + (count ** 4 + 15 + randomInt(31) * (count + 1)) * 1000;
   return { kind: 'retry', payload, retryCount: count, scoreSeconds: floatSeconds(runAtMs), runAtMs };
 }
 

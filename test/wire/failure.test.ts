@@ -213,6 +213,19 @@ describe('failure causes: an unknown class is never dropped, invalid args go to 
     expect(failureOutcome(decodeJob(payload('verk-1.7.3', {})), 'q', unknown, at, policy)).toMatchObject({ kind: 'retry', retryCount: 1 });
   });
 
+  it('a retry_count so large that the backoff overflows goes to dead in every family, never to a score Redis refuses', () => {
+    const huge = { retry: 1e100, retry_count: 1e80 };
+    for (const set of ['sidekiq-6.4.1', 'sidekiq-7.3.10', 'sidekiq-8.1.7', 'verk-1.7.3', 'exq-0.23.0']) {
+      const out = failureOutcome(decodeJob(payload(set, huge)), 'q', handler, at, policy);
+      expect(out.kind, set).toBe('dead');
+    }
+    // Sidekiq 8's jitter range, 10 * (count + 1), beyond crypto.randomInt's.
+    expect(failureOutcome(decodeJob(payload('sidekiq-8.1.7', { retry: 2 ** 50, retry_count: 2 ** 48 })), 'q', handler, at, policy).kind).toBe('dead');
+    // A class retryAt beyond any date, likewise.
+    const far = failureOutcome(decodeJob(payload('sidekiq-7.3.10', {})), 'q', handler, at, { ...policy, retryAt: () => 1e300 });
+    expect(far.kind).toBe('dead');
+  });
+
   it('Exq: unknown class with retry: false retries with the default maximum; invalid args go to dead at once', () => {
     expect(failureOutcome(decodeJob(payload('exq-0.23.0', { retry: false })), 'q', handler, at, policy).kind).toBe('dead');
     expect(failureOutcome(decodeJob(payload('exq-0.23.0', { retry: false })), 'q', unknown, at, policy)).toMatchObject({ kind: 'retry', retryCount: 1 });
