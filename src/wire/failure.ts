@@ -51,8 +51,15 @@ const MAX_ERROR_MESSAGE = 10_000;
 
 /** The latest retry time: JavaScript's last Date (year 275760), a score every peer reads. */
 const MAX_RUN_AT_MS = 8.64e15;
-/** crypto.randomInt's largest range; Sidekiq 8's jitter range grows with a hostile retry_count. */
+/** crypto.randomInt's largest range; Sidekiq 8's jitter range grows with retry_count. */
 const MAX_JITTER = 2 ** 47;
+
+/** `n` as a range crypto.randomInt takes: a whole number from 1 to MAX_JITTER (a hostile or
+ * hand-edited retry_count may be negative, fractional or huge). */
+function jitterRange(n: number): number {
+  const whole = Math.floor(n);
+  return whole >= 1 ? Math.min(whole, MAX_JITTER) : 1;
+}
 
 /**
  * Whether a retry can be scheduled at `runAtMs`. A retry_count so large that the backoff
@@ -128,7 +135,7 @@ export function failureOutcome(job: DecodedJob, fetchedQueue: string, info: Fail
     };
     if (straightToDead || count >= max) return exhausted();
     // Sidekiq ≤ 7: count^4 + 15 + rand(10)·(count+1); Sidekiq 8: count^4 + 15 + rand(10·(count+1)).
-    const jitter = peer === 'sidekiq8' ? randomInt(Math.min(10 * (count + 1), MAX_JITTER)) : randomInt(10) * (count + 1);
+    const jitter = peer === 'sidekiq8' ? randomInt(jitterRange(10 * (count + 1))) : randomInt(10) * (count + 1);
     const runAtMs = policy.retryAt ? policy.retryAt(nowMs, count) : nowMs + (count ** 4 + 15 + jitter) * 1000;
     if (!retryTimeOk(runAtMs)) return exhausted();
     return { kind: 'retry', payload, retryCount: count, scoreSeconds: floatSeconds(runAtMs), runAtMs };

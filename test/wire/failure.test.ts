@@ -5,6 +5,7 @@
  * window.
  */
 import { inflateSync } from 'node:zlib';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type FailureInfo, JsonNumber, type Peer, decodeJob, encodeBacktrace, failureOutcome, parseObject, readTimestamp,
@@ -224,6 +225,26 @@ describe('failure causes: an unknown class is never dropped, invalid args go to 
     // A class retryAt beyond any date, likewise.
     const far = failureOutcome(decodeJob(payload('sidekiq-7.3.10', {})), 'q', handler, at, { ...policy, retryAt: () => 1e300 });
     expect(far.kind).toBe('dead');
+  });
+
+  it('whatever retry, retry_count and dead hold, failureOutcome never throws and a retry has a score Redis takes', () => {
+    const num = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, -1, 2 ** 48, 2 ** 53 + 2, 1e80, 1e308));
+    const setting = fc.oneof(fc.boolean(), num, fc.constant(null), fc.string());
+    fc.assert(fc.property(
+      fc.constantFrom('sidekiq-6.4.1', 'sidekiq-7.3.10', 'sidekiq-8.1.7', 'verk-1.7.3', 'exq-0.23.0'),
+      setting, fc.option(num, { nil: undefined }), fc.option(fc.boolean(), { nil: undefined }), fc.constantFrom(handler, unknown, badArgs),
+      (set, retry, retryCount, dead, info) => {
+        let job;
+        try {
+          job = decodeJob(payload(set, { retry, ...(retryCount === undefined ? {} : { retry_count: retryCount }), ...(dead === undefined ? {} : { dead }) }));
+        } catch {
+          return; // not a job kiqgate reads: it goes to dead as undecodable, not through here
+        }
+        const out = failureOutcome(job, 'q', info, at, policy);
+        if (out.kind === 'retry') expect(Number.isFinite(Number(out.scoreSeconds)), out.scoreSeconds).toBe(true);
+        if (out.kind !== 'drop') expect(() => parseObject(out.payload)).not.toThrow();
+      },
+    ), { numRuns: 3_000 });
   });
 
   it('Exq: unknown class with retry: false retries with the default maximum; invalid args go to dead at once', () => {
