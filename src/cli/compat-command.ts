@@ -1,6 +1,7 @@
 /**
  * `kiqgate compat`: replays captured fixtures (any directory in the FORMAT.md format) against a
- * Redis and reports, per scenario, which interop checks pass. Exit 0 when all pass, 1 on any
+ * Redis and reports, per scenario, which interop checks pass (a system or version kiqgate does
+ * not speak, or a scenario no check applied to, is a failure). Exit 0 when all pass, 1 on any
  * failure, 2 when it cannot run (bad flags, no Redis, a namespace that is not empty). SIGINT or
  * SIGTERM during the fixture checks removes every key the run wrote, then exits 128 + the
  * signal's number (130 for Ctrl-C); a second one exits at once.
@@ -30,6 +31,8 @@ const HELP = `Usage: kiqgate compat [--redis URL] [--fixtures DIR ...] [--live-s
 
 Replays captured Sidekiq/Verk/Exq fixtures against Redis and checks that kiqgate decodes,
 re-encodes, runs, produces and handles the lifecycle of those jobs exactly as the peer did.
+A scenario passes only when a check applied and every check that applied passed; one from a
+system or version kiqgate does not speak (Resque, ActiveJob, a Sidekiq 5) fails, naming it.
 
   --redis URL        Redis to use (default: KIQGATE_REDIS_URL, else REDIS_URL, else
                      redis://127.0.0.1:6379); only keys under the suite's own prefix

@@ -5,7 +5,7 @@
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { Peer } from '../wire/index.js';
+import { PEERS, PEER_TRAITS, type Peer } from '../wire/index.js';
 
 export type FixtureValue = string | { base64: string };
 export interface FixtureCommand { t: number; db?: number; argv: FixtureValue[] }
@@ -26,6 +26,8 @@ export interface Fixture {
   state: FixtureState;
   events?: Array<{ t: number; event: string; [k: string]: unknown }>;
   checkpoints?: Array<{ t: number; label: string; state: FixtureState }>;
+  /** Versions of the libraries the system ran on (ActiveJob: activejob, sidekiq, globalid, ...). */
+  libraries?: Record<string, unknown>;
   notes?: string;
 }
 
@@ -79,17 +81,51 @@ export function findFixtureFiles(dir: string): string[] {
   return out;
 }
 
-/** The dialect a fixture's system/version writes, or undefined for a system kiqgate does not speak. */
+/** Whether `version` is on the release line `line` (`6.x`: any 6.*; `1.7`: any 1.7.*). */
+function onLine(version: string, line: string): boolean {
+  const have = version.split('.');
+  return line.split('.').every((part, i) => part === 'x' || have[i] === part);
+}
+
+/** The dialect that system/version writes (from PEER_TRAITS), or undefined when kiqgate does not speak it. */
+export function peerFor(system: string, version: string): Peer | undefined {
+  const family = system.toLowerCase();
+  return PEERS.find((p) => PEER_TRAITS[p].family === family && onLine(version, PEER_TRAITS[p].versions));
+}
+
+/** The dialect a fixture's system/version writes, or undefined for a system or version kiqgate does not speak. */
 export function expectedPeer(f: Fixture): Peer | undefined {
-  const major = Number.parseInt(f.version, 10);
-  switch (f.system.toLowerCase()) {
-    case 'sidekiq':
-      return major >= 8 ? 'sidekiq8' : major === 7 ? 'sidekiq7' : 'sidekiq6';
-    case 'verk':
-      return 'verk';
-    case 'exq':
-      return 'exq';
-    default:
-      return undefined;
+  return peerFor(f.system, f.version);
+}
+
+/** What kiqgate speaks, from PEER_TRAITS: `sidekiq 6.x/7.x/8.x, verk 1.7, exq 0.23`. */
+export function spokenSystems(): string {
+  const lines = new Map<string, string[]>();
+  for (const p of PEERS) {
+    const { family, versions } = PEER_TRAITS[p];
+    lines.set(family, [...(lines.get(family) ?? []), versions]);
   }
+  return [...lines].map(([family, versions]) => `${family} ${versions.join('/')}`).join(', ');
+}
+
+/** How FORMAT.md's systems are spelled in a message. */
+const SYSTEM_NAMES: Record<string, string> = { sidekiq: 'Sidekiq', verk: 'Verk', exq: 'Exq', resque: 'Resque', activejob: 'ActiveJob' };
+const systemName = (system: string) => SYSTEM_NAMES[system.toLowerCase()] ?? system;
+
+/**
+ * Why the compat suite cannot judge this fixture, or undefined when kiqgate speaks its system
+ * and version. A system running over one kiqgate speaks (ActiveJob's Sidekiq adapter: its
+ * `libraries` name the Sidekiq) is still not spoken: kiqgate reads the envelope, not what the
+ * wrapping system serialized inside it, so a check could only pass by ignoring that content.
+ */
+export function unspokenReason(f: Fixture): string | undefined {
+  if (expectedPeer(f)) return undefined;
+  const known = `known: ${spokenSystems()}`;
+  const name = `${systemName(f.system)} ${f.version}`;
+  for (const [lib, version] of Object.entries(f.libraries ?? {})) {
+    if (typeof version !== 'string' || !peerFor(lib, version)) continue;
+    const under = `${systemName(lib)} ${version}`;
+    return `${name} (over ${under}) is not spoken: kiqgate reads the ${under} job it travels in, not ${systemName(f.system)}'s own serialization of the job and its arguments inside it (${known})`;
+  }
+  return `kiqgate does not speak ${name} (${known})`;
 }

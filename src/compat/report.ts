@@ -13,7 +13,7 @@ export function scenarioLine(r: ScenarioResult): string {
 
 /** The failure details under a FAIL line, indented. */
 export function failureLines(r: ScenarioResult): string[] {
-  const out: string[] = [];
+  const out: string[] = r.failures.map((f) => `    ${r.name}: ${f}`);
   for (const n of CHECKS) for (const f of r.checks[n].failures) out.push(`    ${n}: ${f}`);
   return out;
 }

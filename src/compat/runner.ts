@@ -11,9 +11,9 @@ import { connectChecked, deleteKeys, RedisUnreachableError, scanKeys } from '../
 import { delay } from '../support/delay.js';
 import { redactText } from '../support/redact.js';
 import { CommandLog } from './monitor.js';
-import { findFixtureFiles, readFixture, type LoadedFixture } from './fixture.js';
+import { findFixtureFiles, readFixture, unspokenReason, type LoadedFixture } from './fixture.js';
 import { stopCheckWorkers } from './checks/harness.js';
-import { type Check, type CheckName, type CheckResult, type ScenarioResult, CHECKS } from './types.js';
+import { type Check, type CheckName, type CheckResult, type ScenarioResult, CHECKS, notApplicable } from './types.js';
 
 export interface RunOptions {
   redisUrl: string;
@@ -86,12 +86,21 @@ export async function runCompat(opts: RunOptions): Promise<{ results: ScenarioRe
   const run = (async () => {
     for (const [i, fx] of fixtures.entries()) {
       const checks = {} as Record<CheckName, CheckResult>;
+      // A system or version kiqgate does not speak fails, and none of its checks runs: a check
+      // could only pass it by reading its jobs as something they are not.
+      const unspoken = unspokenReason(fx.fixture);
+      const failures: string[] = unspoken ? [unspoken] : [];
       for (const name of CHECKS) {
         if (signal?.aborted) return;
         const check = opts.checks[name];
         const namespace = `${root}:${i}:${name}`;
+        if (unspoken) {
+          checks[name] = notApplicable(`not run: ${unspoken}`);
+          continue;
+        }
         if (!check) {
-          checks[name] = { passed: 0, total: 0, failures: [], na: 'not run' };
+          checks[name] = notApplicable('not run');
+          failures.push(`the ${name} check was not run (none was given)`);
           continue;
         }
         try {
@@ -103,12 +112,17 @@ export async function runCompat(opts: RunOptions): Promise<{ results: ScenarioRe
         }
       }
       const ran = Object.values(checks).filter((c) => !c.na);
+      if (failures.length === 0 && ran.length === 0) {
+        const why = CHECKS.map((n) => `${n}: ${checks[n].na}`).join('; ');
+        failures.push(`every check was n/a, so nothing was checked (${why})`);
+      }
       const result: ScenarioResult = {
         name: fx.name,
         system: fx.fixture.system,
         version: fx.fixture.version,
         checks,
-        ok: ran.length > 0 && ran.every((c) => c.failures.length === 0),
+        failures,
+        ok: failures.length === 0 && ran.every((c) => c.failures.length === 0),
       };
       results.push(result);
       opts.onResult?.(result);

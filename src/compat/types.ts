@@ -19,6 +19,11 @@ export interface ScenarioResult {
   system: string;
   version: string;
   checks: Record<CheckName, CheckResult>;
+  /**
+   * Why the scenario fails as a whole, apart from its checks: a system or version kiqgate does
+   * not speak (its checks are then not run), a check that was not run, or no check that applied.
+   */
+  failures: string[];
   ok: boolean;
 }
 

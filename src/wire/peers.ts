@@ -12,6 +12,12 @@ export const PEERS: readonly Peer[] = ['sidekiq6', 'sidekiq7', 'sidekiq8', 'verk
 
 export interface PeerTraits {
   readonly family: 'sidekiq' | 'verk' | 'exq';
+  /**
+   * The release line of that family this dialect is: leading version components, `x` for any
+   * (`6.x` is every 6.*, `1.7` is every 1.7.*). What the compat suite holds a fixture's
+   * system/version to: a version outside every line is not spoken.
+   */
+  readonly versions: string;
   /** Unit of created_at / enqueued_at / failed_at / retried_at. */
   readonly timeUnit: TimeUnit;
   /** retry_count written on the first failure (Sidekiq 0, Verk and Exq 1). */
@@ -30,11 +36,11 @@ export interface PeerTraits {
 }
 
 export const PEER_TRAITS: Readonly<Record<Peer, PeerTraits>> = {
-  sidekiq6: { family: 'sidekiq', timeUnit: 'float_s', firstRetryCount: 0, addsToQueuesSet: true, beatSeconds: 5, workKeySuffix: ':workers', backtraceBase64: 'mime', deadMaxJobs: 10_000, deadTimeoutSeconds: 15_552_000 },
-  sidekiq7: { family: 'sidekiq', timeUnit: 'float_s', firstRetryCount: 0, addsToQueuesSet: true, beatSeconds: 10, workKeySuffix: ':work', backtraceBase64: 'strict', deadMaxJobs: 10_000, deadTimeoutSeconds: 15_552_000 },
-  sidekiq8: { family: 'sidekiq', timeUnit: 'int_ms', firstRetryCount: 0, addsToQueuesSet: true, beatSeconds: 10, workKeySuffix: ':work', backtraceBase64: 'strict', deadMaxJobs: 10_000, deadTimeoutSeconds: 15_552_000 },
-  verk: { family: 'verk', timeUnit: 'int_s', firstRetryCount: 1, addsToQueuesSet: false, beatSeconds: 30, workKeySuffix: ':work', backtraceBase64: 'text', deadMaxJobs: 100, deadTimeoutSeconds: 604_800 },
-  exq: { family: 'exq', timeUnit: 'float_s', firstRetryCount: 1, addsToQueuesSet: true, beatSeconds: 5, workKeySuffix: ':workers', backtraceBase64: 'text', deadMaxJobs: 10_000, deadTimeoutSeconds: 15_552_000 },
+  sidekiq6: { family: 'sidekiq', versions: '6.x', timeUnit: 'float_s', firstRetryCount: 0, addsToQueuesSet: true, beatSeconds: 5, workKeySuffix: ':workers', backtraceBase64: 'mime', deadMaxJobs: 10_000, deadTimeoutSeconds: 15_552_000 },
+  sidekiq7: { family: 'sidekiq', versions: '7.x', timeUnit: 'float_s', firstRetryCount: 0, addsToQueuesSet: true, beatSeconds: 10, workKeySuffix: ':work', backtraceBase64: 'strict', deadMaxJobs: 10_000, deadTimeoutSeconds: 15_552_000 },
+  sidekiq8: { family: 'sidekiq', versions: '8.x', timeUnit: 'int_ms', firstRetryCount: 0, addsToQueuesSet: true, beatSeconds: 10, workKeySuffix: ':work', backtraceBase64: 'strict', deadMaxJobs: 10_000, deadTimeoutSeconds: 15_552_000 },
+  verk: { family: 'verk', versions: '1.7', timeUnit: 'int_s', firstRetryCount: 1, addsToQueuesSet: false, beatSeconds: 30, workKeySuffix: ':work', backtraceBase64: 'text', deadMaxJobs: 100, deadTimeoutSeconds: 604_800 },
+  exq: { family: 'exq', versions: '0.23', timeUnit: 'float_s', firstRetryCount: 1, addsToQueuesSet: true, beatSeconds: 5, workKeySuffix: ':workers', backtraceBase64: 'text', deadMaxJobs: 10_000, deadTimeoutSeconds: 15_552_000 },
 };
 
 export function isPeer(v: unknown): v is Peer {

@@ -20,7 +20,7 @@ function looksLikeJob(bytes: Buffer): boolean {
 
 export const decodeCheck: Check = async ({ fixture }) => {
   const want = expectedPeer(fixture);
-  if (!want) return notApplicable(`system '${fixture.system}' is not a peer kiqgate speaks`);
+  if (!want) return notApplicable(`kiqgate does not speak ${fixture.system} ${fixture.version}`);
   const t = new Tally();
   for (const p of jobPayloads(fixture)) {
     try {

@@ -51,7 +51,7 @@ export function specFromPayload(doc: JsonObject, peer: Peer, at?: number, repush
 
 export const produceCheck: Check = async ({ fixture }, ctx) => {
   const peer = expectedPeer(fixture);
-  if (!peer) return notApplicable(`system '${fixture.system}' is not a peer kiqgate speaks`);
+  if (!peer) return notApplicable(`kiqgate does not speak ${fixture.system} ${fixture.version}`);
   const pushes = producerPushes(fixture);
   if (pushes.length === 0) return notApplicable('the peer enqueued nothing in this fixture');
   const t = new Tally();
