@@ -46,9 +46,16 @@ export interface WorkerOptions {
   shutdownTimeoutMs?: number;
   /** Max retries when a job says `retry: true` or Verk's max_retry_count is null (default 25). */
   maxRetries?: number;
-  /** Dead set size kept (default 10000, Sidekiq's). */
+  /**
+   * Dead set size kept. Default: the limit of the dialect of the job being added to dead
+   * (Verk's 100 for a Verk job, Sidekiq's and Exq's 10000 otherwise); a value set here applies
+   * to every job.
+   */
   deadMaxJobs?: number;
-  /** Dead entries older than this are trimmed (default 180 days, Sidekiq's). */
+  /**
+   * Dead entries older than this are trimmed. Default: the dialect's (Verk's 7 days for a Verk
+   * job, Sidekiq's and Exq's 180 days otherwise); a value set here applies to every job.
+   */
   deadTimeoutSeconds?: number;
   /** Which Sidekiq version's process layout to write (default sidekiq7). */
   peer?: SidekiqPeer;
@@ -91,8 +98,9 @@ export interface WorkerConfig {
   pollIntervalMs: number;
   shutdownTimeoutMs: number;
   maxRetries: number;
-  deadMaxJobs: number;
-  deadTimeoutSeconds: number;
+  /** The configured dead-set limits; undefined = not configured: the job's dialect's limit applies. */
+  deadMaxJobs: number | undefined;
+  deadTimeoutSeconds: number | undefined;
   peer: SidekiqPeer;
   namespace: string | undefined;
   logLevel: LogLevel;
@@ -405,8 +413,9 @@ export function resolveConfig(layers: { api?: WorkerOptions; file?: string; env?
     pollIntervalMs: m.pollIntervalMs ?? 5_000,
     shutdownTimeoutMs: m.shutdownTimeoutMs ?? 25_000,
     maxRetries: m.maxRetries ?? 25,
-    deadMaxJobs: m.deadMaxJobs ?? 10_000,
-    deadTimeoutSeconds: m.deadTimeoutSeconds ?? 15_552_000,
+    // Kept undefined until a dead entry is written: the default depends on the job's dialect.
+    deadMaxJobs: m.deadMaxJobs,
+    deadTimeoutSeconds: m.deadTimeoutSeconds,
     peer: m.peer ?? 'sidekiq7',
     namespace: m.namespace,
     logLevel: m.logLevel ?? 'info',

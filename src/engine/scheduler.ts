@@ -15,7 +15,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { type KeyLayout, PEER_TRAITS, WireError, decodeJob, floatSeconds, promotedPayload, undecodableEntry } from '../wire/index.js';
+import { type KeyLayout, PEER_TRAITS, WireError, deadLimitsFor, decodeJob, floatSeconds, promotedPayload, undecodableEntry } from '../wire/index.js';
 import type { WorkerConfig } from './config.js';
 import { scripts } from './scripts.js';
 import { deadTrim } from './tick-batch.js';
@@ -96,7 +96,7 @@ export class Scheduler {
           }, now, this.config.peer);
           this.logger.error({ set: setKey, code: e.code, err: e.message, bytes: member.length, jid: dead.jid }, 'undecodable member: moved to dead, exact bytes in raw_base64');
           scripts.bury(pipe, { set: setKey, dead: this.keys.dead }, {
-            member, entry: dead.payload, score: dead.scoreSeconds, ...deadTrim(this.config, now),
+            member, entry: dead.payload, score: dead.scoreSeconds, ...deadTrim(this.config, deadLimitsFor(this.config.peer), now),
           });
         }
       }

@@ -8,7 +8,7 @@
  * in-progress to retry/dead in one step), and a job is only acked after it finished.
  */
 import type { ChainableCommander } from 'ioredis';
-import { type KeyLayout, floatSeconds, nowMs, undecodableEntry } from '../wire/index.js';
+import { type DeadLimits, type KeyLayout, deadLimitsFor, floatSeconds, nowMs, undecodableEntry } from '../wire/index.js';
 import type { WorkerConfig } from './config.js';
 import type { JobResult } from './job-runner.js';
 import { scripts } from './scripts.js';
@@ -16,9 +16,15 @@ import { scripts } from './scripts.js';
 /** Sidekiq's daily stat keys live for 5 years. */
 export const DAILY_STAT_TTL = 157_680_000;
 
-/** The dead-set trim arguments: entries older than `now - timeout`, and beyond the newest N. */
-export function deadTrim(config: WorkerConfig, atMs: number): { trimBelow: string; keep: number } {
-  return { trimBelow: floatSeconds(atMs - config.deadTimeoutSeconds * 1000), keep: config.deadMaxJobs };
+/**
+ * The dead-set trim arguments: entries older than `now - timeout`, and beyond the newest N.
+ * `dialect` is the limits of the peer whose entry goes to dead (a failed job's own dialect; for
+ * an entry wrapping bytes that could not be read, the configured peer's); each limit the user
+ * configured (deadMaxJobs, deadTimeoutSeconds) replaces the dialect's.
+ */
+export function deadTrim(config: WorkerConfig, dialect: DeadLimits, atMs: number): { trimBelow: string; keep: number } {
+  const timeoutSeconds = config.deadTimeoutSeconds ?? dialect.timeoutSeconds;
+  return { trimBelow: floatSeconds(atMs - timeoutSeconds * 1000), keep: config.deadMaxJobs ?? dialect.maxJobs };
 }
 
 /** The results that write something (a job given back at shutdown writes nothing). */
@@ -94,7 +100,7 @@ export class TickBatch {
           : { code: 'failure_path' as const, message: `${result.errorClass}: ${result.message}` };
         const dead = undecodableEntry(raw, { ...info, queue: this.queue, from: `queue:${this.queue}` }, result.atMs, config.peer);
         scripts.fail(pipe, { inProgress: inProgressKey, target: keys.dead }, {
-          raw, entry: dead.payload, score: dead.scoreSeconds, ...deadTrim(config, result.atMs),
+          raw, entry: dead.payload, score: dead.scoreSeconds, ...deadTrim(config, deadLimitsFor(config.peer), result.atMs),
         });
         continue;
       }
@@ -107,7 +113,7 @@ export class TickBatch {
         });
       } else {
         scripts.fail(pipe, { inProgress: inProgressKey, target: keys.dead }, {
-          raw, entry: o.payload, score: o.scoreSeconds, ...deadTrim(config, Number(o.scoreSeconds) * 1000),
+          raw, entry: o.payload, score: o.scoreSeconds, ...deadTrim(config, o.limits, Number(o.scoreSeconds) * 1000),
         });
       }
     }

@@ -44,7 +44,8 @@ export interface FailurePolicy {
 
 export type FailureOutcome =
   | { kind: 'retry'; payload: string; retryCount: number; scoreSeconds: string; runAtMs: number }
-  | { kind: 'dead'; payload: string; retryCount: number; scoreSeconds: string }
+  /** `limits`: the dead-set limits of the peer that would have written this entry ({@link deadLimitsFor}). */
+  | { kind: 'dead'; payload: string; retryCount: number; scoreSeconds: string; limits: DeadLimits }
   | { kind: 'drop'; reason: string; retryCount: number };
 
 const MAX_ERROR_MESSAGE = 10_000;
@@ -131,7 +132,7 @@ export function failureOutcome(job: DecodedJob, fetchedQueue: string, info: Fail
     const payload = stringifyJson(doc);
     const exhausted = (): FailureOutcome => {
       if (doc.get('dead') === false && mayDrop) return { kind: 'drop', reason: 'retries exhausted and dead is false', retryCount: count };
-      return { kind: 'dead', payload, retryCount: count, scoreSeconds: floatSeconds(nowMs) };
+      return { kind: 'dead', payload, retryCount: count, scoreSeconds: floatSeconds(nowMs), limits: deadLimitsFor(peer) };
     };
     if (straightToDead || count >= max) return exhausted();
     // Sidekiq ≤ 7: count^4 + 15 + rand(10)·(count+1); Sidekiq 8: count^4 + 15 + rand(10·(count+1)).
@@ -151,7 +152,7 @@ export function failureOutcome(job: DecodedJob, fetchedQueue: string, info: Fail
     if (count > 1) doc.set('retried_at', int(nowS));
     doc.set('retry_count', int(count));
     const payload = stringifyJson(doc);
-    const dead: FailureOutcome = { kind: 'dead', payload, retryCount: count, scoreSeconds: String(nowS) };
+    const dead: FailureOutcome = { kind: 'dead', payload, retryCount: count, scoreSeconds: String(nowS), limits: deadLimitsFor(peer) };
     if (straightToDead || count > max) return dead;
     // Verk: count^4 + 15 + uniform(1..30)·(count+1), added to the integer failure time (a float score).
     const runAtMs = policy.retryAt ? policy.retryAt(nowS * 1000, count) : (nowS + count ** 4 + 15 + randomInt(1, 31) * (count + 1)) * 1000;
@@ -188,15 +189,21 @@ export function failureOutcome(job: DecodedJob, fetchedQueue: string, info: Fail
     ['retry_count', exhausted ? (doc.get('retry_count') ?? int(0)) : int(count)],
   ]);
   const payload = stringifyJson(exq);
-  if (exhausted) return { kind: 'dead', payload, retryCount: count, scoreSeconds: floatSeconds(nowMs) };
+  if (exhausted) return { kind: 'dead', payload, retryCount: count, scoreSeconds: floatSeconds(nowMs), limits: deadLimitsFor(peer) };
   return { kind: 'retry', payload, retryCount: count, scoreSeconds: floatSeconds(runAtMs), runAtMs };
 }
 
+/** Dead-set limits: entries kept, and the max age in seconds of an entry (by its score). */
+export interface DeadLimits { maxJobs: number; timeoutSeconds: number }
+
 /**
- * The peer's default dead-set limits (entries kept, max age). A payload that could not be
- * decoded at all gets its dead entry from undecodable.ts instead of failureOutcome.
+ * The peer's default dead-set limits (Verk: 100 entries, 7 days; Sidekiq and Exq: 10000, 180
+ * days). A failed job's dead entry carries its own dialect's limits: each peer trims the dead
+ * set with its own limits when it adds a job there, so the trim is the one the job's own peer
+ * would have made. A payload that could not be decoded at all gets its dead entry from
+ * undecodable.ts instead of failureOutcome (the engine trims with its configured peer's limits).
  */
-export function deadLimitsFor(peer: Peer): { maxJobs: number; timeoutSeconds: number } {
+export function deadLimitsFor(peer: Peer): DeadLimits {
   const t = PEER_TRAITS[peer];
   return { maxJobs: t.deadMaxJobs, timeoutSeconds: t.deadTimeoutSeconds };
 }

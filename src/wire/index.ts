@@ -13,7 +13,7 @@ export { detectDialect, type Detection } from './detect.js';
 export { DecodedJob, decodeJob, peekClass, DEFAULT_MAX_PAYLOAD_BYTES, type DecodeOptions, type RetrySetting } from './decode.js';
 export { queueNameProblem, MAX_QUEUE_NAME_LENGTH } from './queue-name.js';
 export { normalizeJob, type JobSpec, type NormalizedJob, type NormalizeOptions } from './normalize.js';
-export { failureOutcome, encodeBacktrace, deadLimitsFor, type FailureCause, type FailureInfo, type FailurePolicy, type FailureOutcome } from './failure.js';
+export { failureOutcome, encodeBacktrace, deadLimitsFor, type DeadLimits, type FailureCause, type FailureInfo, type FailurePolicy, type FailureOutcome } from './failure.js';
 export { promotedPayload } from './promote.js';
 export {
   undecodableEntry, undecodableOriginal, UNDECODABLE_CLASS, PREVIEW_CHARS, type UndecodableInfo, type UndecodableEntry,

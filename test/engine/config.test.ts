@@ -14,7 +14,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('worker configuration', () => {
   it('has Sidekiq/Verk defaults', () => {
     const c = resolveConfig({});
-    expect(c).toMatchObject({ nodeId: '1', maxRetries: 25, deadMaxJobs: 10_000, deadTimeoutSeconds: 15_552_000, peer: 'sidekiq7', pollIntervalMs: 5000, heartbeatMs: 30_000, processing: true });
+    expect(c).toMatchObject({ nodeId: '1', maxRetries: 25, deadMaxJobs: undefined, deadTimeoutSeconds: undefined, peer: 'sidekiq7', pollIntervalMs: 5000, heartbeatMs: 30_000, processing: true });
     expect([...c.queues]).toEqual([['default', 10]]);
     expect(resolveConfig({ api: { generateNodeId: true } }).nodeId).toMatch(/^\d{2,20}$/);
   });

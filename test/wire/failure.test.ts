@@ -204,13 +204,15 @@ describe('failure causes: an unknown class is never dropped, invalid args go to 
   it('Sidekiq: invalid args go to dead at once, whatever retry and dead say', () => {
     for (const fields of [{}, { retry: true }, { retry: false }, { retry: 10, dead: false }]) {
       const out = failureOutcome(decodeJob(payload('sidekiq-8.1.7', fields)), 'q', badArgs, at, policy);
-      expect(out, JSON.stringify(fields)).toMatchObject({ kind: 'dead', retryCount: 0 });
+      // The dead entry carries Sidekiq's dead-set limits (the engine trims with them).
+      expect(out, JSON.stringify(fields)).toMatchObject({ kind: 'dead', retryCount: 0, limits: { maxJobs: 10_000, timeoutSeconds: 15_552_000 } });
       expect(errorMessage(out)).toBe(badArgs.errorMessage);
     }
   });
 
   it('Verk: invalid args go to dead at once; an unknown class retries', () => {
-    expect(failureOutcome(decodeJob(payload('verk-1.7.3', {})), 'q', badArgs, at, policy)).toMatchObject({ kind: 'dead', retryCount: 1 });
+    // With Verk's dead-set limits: 100 entries, 7 days.
+    expect(failureOutcome(decodeJob(payload('verk-1.7.3', {})), 'q', badArgs, at, policy)).toMatchObject({ kind: 'dead', retryCount: 1, limits: { maxJobs: 100, timeoutSeconds: 604_800 } });
     expect(failureOutcome(decodeJob(payload('verk-1.7.3', {})), 'q', unknown, at, policy)).toMatchObject({ kind: 'retry', retryCount: 1 });
   });
 
