@@ -4,7 +4,7 @@
  * is not random. Used by the fixture replays ("does kiqgate write what the peer writes?").
  */
 import { JsonNumber, JsonObject, JsonString, type JsonValue, jsonTypeName, parseJson, stringifyJson } from '../wire/json.js';
-import { timeUnitOf } from '../wire/timestamps.js';
+import { isEpochMilliseconds, timeUnitOf } from '../wire/timestamps.js';
 
 /** Fields whose values differ run to run: compared by format only. */
 const RANDOM_FIELDS = new Set(['jid', 'created_at', 'enqueued_at', 'failed_at', 'retried_at', 'error_backtrace', 'error_message', 'processor', 'finished_at']);
@@ -34,7 +34,7 @@ function timeForm(v: JsonValue | undefined): string {
 export function scoreForm(score: string | number): string {
   const n = Number(score);
   if (!Number.isFinite(n)) return `not a number (${score})`;
-  return Math.abs(n) > 1e11 ? 'milliseconds' : 'seconds';
+  return isEpochMilliseconds(n) ? 'milliseconds' : 'seconds';
 }
 
 export interface ShapeOptions {

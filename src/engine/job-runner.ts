@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import {
-  type DecodedJob, type FailureCause, type FailureOutcome, WireError, decodeJob, failureOutcome, nowMs,
+  type DecodedJob, type FailureCause, type FailureOutcome, WireError, decodeJob, failureOutcome, isEpochMilliseconds, nowMs,
 } from '../wire/index.js';
 import type { WorkerConfig } from './config.js';
 import type { EngineEmitter } from './events.js';
@@ -47,7 +47,7 @@ function wantsBacktrace(job: DecodedJob): boolean {
 
 /** Converts a class's retryAt result (a Date, epoch ms, or Verk-style epoch seconds) to epoch ms. */
 function toEpochMs(v: Date | number): number {
-  const ms = v instanceof Date ? v.getTime() : typeof v === 'number' ? (Math.abs(v) > 1e11 ? v : v * 1000) : NaN;
+  const ms = v instanceof Date ? v.getTime() : typeof v === 'number' ? (isEpochMilliseconds(v) ? v : v * 1000) : NaN;
   if (!Number.isFinite(ms)) throw new TypeError(`retryAt must return a Date or an epoch number, got ${String(v)}`);
   return ms;
 }

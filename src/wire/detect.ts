@@ -8,10 +8,10 @@
  * - otherwise Sidekiq 6/7 (float seconds; the two write the same job hash, so both are candidates).
  */
 import type { Peer } from './peers.js';
+import { isEpochMilliseconds } from './timestamps.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TIME_FIELDS = ['created_at', 'enqueued_at', 'failed_at', 'retried_at'] as const;
-const MS_THRESHOLD = 1e11;
 
 export interface Detection {
   /** The most likely writer. */
@@ -36,7 +36,7 @@ export function detectDialect(job: Record<string, unknown>): Detection {
   }
   for (const f of TIME_FIELDS) {
     const v = job[f];
-    if (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) > MS_THRESHOLD) {
+    if (typeof v === 'number' && Number.isInteger(v) && isEpochMilliseconds(v)) {
       return { dialect: 'sidekiq8', candidates: ['sidekiq8'] };
     }
   }

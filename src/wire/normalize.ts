@@ -11,7 +11,7 @@ import { WireError } from './errors.js';
 import { JsonNumber, JsonObject, type JsonValue, describe, fromNative, stringifyJson } from './json.js';
 import { PEER_TRAITS, type Peer, newJid } from './peers.js';
 import { queueNameProblem } from './queue-name.js';
-import { nowMs, timestampToken } from './timestamps.js';
+import { isEpochMilliseconds, nowMs, timestampToken } from './timestamps.js';
 
 /** What a caller enqueues. Extra keys are Sidekiq options merged into the payload (Sidekiq peers only). */
 export interface JobSpec {
@@ -25,7 +25,7 @@ export interface JobSpec {
   retry?: boolean | number;
   /** A job id to use instead of a generated one. */
   jid?: string;
-  /** Run at this time: a Date, or an epoch number (seconds, or milliseconds when above 1e11). */
+  /** Run at this time: a Date, or an epoch number (seconds, or milliseconds when above MS_THRESHOLD, 1e11). */
   at?: Date | number;
   /** Run this many seconds from now (≤ 0 runs now). */
   in?: number;
@@ -92,7 +92,7 @@ function runAt(spec: JobSpec, now: number, peer: Peer): number | undefined {
   if (spec.at === undefined) return undefined;
   let ms: number;
   if (spec.at instanceof Date) ms = spec.at.getTime();
-  else if (typeof spec.at === 'number' && Number.isFinite(spec.at)) ms = spec.at > 1e11 ? spec.at : spec.at * 1000;
+  else if (typeof spec.at === 'number' && Number.isFinite(spec.at)) ms = isEpochMilliseconds(spec.at) ? spec.at : spec.at * 1000;
   else return fail('at', `at must be a Date or an epoch timestamp (number), got ${describe(spec.at)}`);
   if (Number.isNaN(ms)) fail('at', 'at must be a valid Date, got an invalid Date');
   // Verk.schedule enqueues at once when the time is at least 1 s in the past.

@@ -4,15 +4,25 @@
  * Sidekiq 6/7 write float seconds (`1795872486.590039`, always with a decimal point, Ruby's
  * Float#to_s), Sidekiq 8 integer milliseconds, Verk integer seconds, Exq float seconds. A JS
  * number cannot tell `1700000000.0` from `1700000000`, so the reader decides on the token: a
- * fraction or exponent means seconds; an integer above 1e11 means milliseconds (1e11 s is the
- * year 5138, 1e11 ms is 1973); a smaller integer means seconds.
+ * fraction or exponent means seconds; an integer above MS_THRESHOLD (1e11) means milliseconds
+ * (1e11 s is the year 5138, 1e11 ms is 1973); a smaller integer means seconds.
  */
 import { JsonNumber, JsonString, type JsonValue, formatNumber } from './json.js';
 
 /** How a peer writes job timestamps (`created_at`, `enqueued_at`, `failed_at`, `retried_at`). */
 export type TimeUnit = 'float_s' | 'int_ms' | 'int_s';
 
-const MS_THRESHOLD = 1e11;
+/**
+ * The one seconds/milliseconds threshold of the code base: an epoch number above it (in
+ * absolute value) is milliseconds, anything else seconds. 1e11 s is the year 5138, 1e11 ms is
+ * 1973, so no real timestamp of either unit falls on the wrong side.
+ */
+export const MS_THRESHOLD = 1e11;
+
+/** Whether the epoch number `n` is in milliseconds (else seconds); see {@link MS_THRESHOLD}. */
+export function isEpochMilliseconds(n: number): boolean {
+  return Math.abs(n) > MS_THRESHOLD;
+}
 
 /** The current time in epoch milliseconds with sub-millisecond precision. */
 export function nowMs(): number {
@@ -23,7 +33,7 @@ export function nowMs(): number {
 export function timeUnitOf(v: JsonValue | undefined): TimeUnit | undefined {
   if (!(v instanceof JsonNumber)) return undefined;
   if (!v.isInteger) return 'float_s';
-  return Math.abs(Number(v.raw)) > MS_THRESHOLD ? 'int_ms' : 'int_s';
+  return isEpochMilliseconds(Number(v.raw)) ? 'int_ms' : 'int_s';
 }
 
 /**
@@ -36,7 +46,7 @@ export function readTimestamp(v: JsonValue | undefined): number | undefined {
     const n = Number(v.raw);
     if (!Number.isFinite(n)) return undefined;
     if (!v.isInteger) return n * 1000;
-    return Math.abs(n) > MS_THRESHOLD ? n : n * 1000;
+    return isEpochMilliseconds(n) ? n : n * 1000;
   }
   const s = typeof v === 'string' ? v : v instanceof JsonString ? v.value : undefined;
   if (s === undefined || s === '') return undefined;

@@ -1,6 +1,9 @@
 /** Timestamps: every peer's unit reads to the same instant; each unit is written as its peer writes it. */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { JsonNumber, JsonString, floatSeconds, readTimestamp, scoreSeconds, timeUnitOf, timestampToken } from '../../src/wire/index.js';
+import { JsonNumber, JsonString, MS_THRESHOLD, floatSeconds, isEpochMilliseconds, readTimestamp, scoreSeconds, timeUnitOf, timestampToken } from '../../src/wire/index.js';
 
 const n = (raw: string): JsonNumber => new JsonNumber(raw);
 
@@ -61,5 +64,30 @@ describe('writing', () => {
     expect(timeUnitOf(n('1795872486500'))).toBe('int_ms');
     expect(timeUnitOf(n('1795872486'))).toBe('int_s');
     expect(timeUnitOf('1795872486')).toBeUndefined();
+  });
+});
+
+describe('the seconds/milliseconds threshold', () => {
+  it('isEpochMilliseconds: above 1e11 in absolute value is ms, else seconds', () => {
+    expect(MS_THRESHOLD).toBe(1e11);
+    expect(isEpochMilliseconds(1_700_000_000_000)).toBe(true);
+    expect(isEpochMilliseconds(-1_700_000_000_000)).toBe(true);
+    expect(isEpochMilliseconds(1_700_000_000)).toBe(false);
+    expect(isEpochMilliseconds(1e11)).toBe(false);
+    expect(isEpochMilliseconds(1e11 + 1)).toBe(true);
+  });
+
+  it('is written once: no source file outside wire/timestamps.ts spells 1e11 in code', () => {
+    const src = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
+    const offenders: string[] = [];
+    for (const file of readdirSync(src, { recursive: true, encoding: 'utf8' })) {
+      // Generated schema types only mention it in comments copied from schemas/.
+      if (!file.endsWith('.ts') || file === join('wire', 'timestamps.ts') || file.startsWith(join('wire', 'generated'))) continue;
+      readFileSync(join(src, file), 'utf8').split('\n').forEach((line, i) => {
+        const code = line.replace(/\/\/.*$/, '').replace(/^\s*\*.*$/, '').replace(/\/\*.*?\*\//g, '');
+        if (/\b1e11\b|100_?000_?000_?000\b/.test(code)) offenders.push(`${file}:${i + 1}: ${line.trim()}`);
+      });
+    }
+    expect(offenders).toEqual([]);
   });
 });
