@@ -13,11 +13,12 @@
 
   Guarantee: compare and move, like promote-3: a member no scheduler can read is never lost
   and never stuck at the head of the set, and two schedulers never bury it twice.
+  The dead trim is include/trim-dead.lua's, the same as fail-2.lua's.
 ]]
+--@include trim-dead.lua
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then
   return 0
 end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[4])
-redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[5]) + 1))
+trim_dead(KEYS[2], ARGV[4], ARGV[5])
 return 1

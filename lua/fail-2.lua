@@ -15,13 +15,14 @@
 
   Guarantee: the job leaves in-progress and enters retry/dead in one step, so it is never
   lost and never in both places. Payloads are opaque: nothing is decoded here.
+  The dead trim is include/trim-dead.lua's, the same as bury-2.lua's.
 ]]
+--@include trim-dead.lua
 if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then
   return 0
 end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
 if ARGV[4] ~= '' then
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[4])
-  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[5]) + 1))
+  trim_dead(KEYS[2], ARGV[4], ARGV[5])
 end
 return 1

@@ -9,6 +9,11 @@
  * `defineCommand` (`defineScripts`), which does the same fallback for each call itself.
  * Replies are always Buffers: a payload that is not valid UTF-8 is never turned into U+FFFD
  * and can still be named exactly by LREM/ZREM.
+ *
+ * A fragment several scripts share (the dead-set trim) is written once in `lua/include/` and
+ * stands in a script as a line `--@include <file>`, replaced by the file's text when the
+ * scripts are loaded ({@link readScript}); the script's sha is over the expanded text, which is
+ * what Redis runs.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -45,11 +50,41 @@ function luaDir(): string {
   throw new Error(`kiqgate: cannot find the lua/ scripts directory near ${here}`);
 }
 
+/** A line standing for a file of `lua/include/`: `--@include trim-dead.lua`. */
+const INCLUDE_LINE = /^--@include[ \t]+(\S*)[ \t]*$/gm;
+
+/**
+ * The text of script `file` of `dir`, each `--@include <name>` line replaced by the text of
+ * `dir/include/<name>`. An include that cannot be read, a name that is not a plain `.lua` file
+ * name, or an include line left over (an include inside an included file) is an error naming
+ * the script: a script is never loaded with a hole in it.
+ */
+export function readScript(dir: string, file: string): string {
+  const text = readFileSync(join(dir, file), 'utf8');
+  const expanded = text.replace(INCLUDE_LINE, (_line, name: string) => {
+    if (!/^[\w.-]+\.lua$/.test(name)) throw new Error(`kiqgate: ${file}: bad include '${name}' (expected a .lua file name of lua/include/)`);
+    const path = join(dir, 'include', name);
+    try {
+      return readFileSync(path, 'utf8').replace(/\n$/, '');
+    } catch (err) {
+      throw new Error(`kiqgate: ${file} includes ${name}, which cannot be read (${path}): ${(err as Error).message}`);
+    }
+  });
+  const left = /^[ \t]*--@include.*$/m.exec(expanded);
+  if (left) throw new Error(`kiqgate: ${file}: unresolved include line after expansion: ${left[0].trim()}`);
+  return expanded;
+}
+
+/** The expanded text of a script, as sent to Redis. */
+export function scriptSource(name: ScriptName): string {
+  return loadScripts().get(name)!.lua;
+}
+
 function loadScripts(): Map<ScriptName, Script> {
   if (loaded) return loaded;
   const dir = luaDir();
   loaded = new Map((Object.keys(SCRIPTS) as ScriptName[]).map((n) => {
-    const lua = readFileSync(join(dir, SCRIPTS[n][0]), 'utf8');
+    const lua = readScript(dir, SCRIPTS[n][0]);
     return [n, { lua, sha: createHash('sha1').update(lua).digest('hex'), numKeys: SCRIPTS[n][1] }];
   }));
   return loaded;

@@ -3,9 +3,13 @@
  * NOSCRIPT (counted on a private redis-server, so the command stats are this test's alone),
  * replies kept as exact bytes, and each command emptied once settled (support/released-command.ts).
  */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { scripts } from '../../src/engine/scripts.js';
+import { type ScriptName, readScript, scriptSource, scripts } from '../../src/engine/scripts.js';
 import { sendReleasing } from '../../src/support/released-command.js';
 import { startRedisServer, type RedisServerHandle } from '../../src/support/redis-server.js';
 
@@ -81,4 +85,60 @@ it('sendReleasing hands back the reply and leaves the settled command holding no
   const failing = new Command('lrange', ['released', 'not-a-number', -1], { replyEncoding: null });
   await expect(sendReleasing(redis, failing)).rejects.toThrow(/not an integer/);
   expect(failing.args).toEqual([]);
+});
+
+const LUA_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'lua');
+const ALL: ScriptName[] = ['kgAckFetch', 'kgRequeue', 'kgGiveBack', 'kgFail', 'kgPromote', 'kgBury', 'kgSwapClaim'];
+const count = (text: string, part: string): number => text.split(part).length - 1;
+
+it('the dead trim is written once (lua/include/trim-dead.lua) and fail/bury each run it once, with no include line left', () => {
+  const files = readdirSync(LUA_DIR).filter((f) => f.endsWith('.lua'));
+  expect(files.filter((f) => readFileSync(join(LUA_DIR, f), 'utf8').includes('ZREMRANGEBYRANK'))).toEqual([]);
+  expect(count(readFileSync(join(LUA_DIR, 'include', 'trim-dead.lua'), 'utf8'), 'ZREMRANGEBYRANK')).toBe(1);
+  for (const name of ['kgFail', 'kgBury'] as const) {
+    const lua = scriptSource(name);
+    expect(count(lua, 'local function trim_dead('), name).toBe(1);
+    expect(count(lua, "redis.call('ZREMRANGEBYSCORE'"), name).toBe(1);
+    expect(count(lua, "redis.call('ZREMRANGEBYRANK'"), name).toBe(1);
+    expect(count(lua, 'trim_dead(KEYS[2], ARGV[4], ARGV[5])'), name).toBe(1);
+  }
+  for (const name of ALL) expect(scriptSource(name), name).not.toMatch(/^[ \t]*--@include/m);
+});
+
+it('an include that cannot be resolved fails at load, naming the script and the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiqgate-lua-'));
+  try {
+    writeFileSync(join(dir, 'x-1.lua'), "--@include missing.lua\nreturn 1\n");
+    expect(() => readScript(dir, 'x-1.lua')).toThrow(/x-1\.lua includes missing\.lua, which cannot be read/);
+    writeFileSync(join(dir, 'y-1.lua'), "--@include ../x-1.lua\nreturn 1\n");
+    expect(() => readScript(dir, 'y-1.lua')).toThrow(/y-1\.lua: bad include '\.\.\/x-1\.lua'/);
+    // An include inside an included file is not expanded: it is reported, never sent to Redis.
+    mkdirSync(join(dir, 'include'));
+    writeFileSync(join(dir, 'include', 'nested.lua'), "local a = 1\n--@include other.lua\n");
+    writeFileSync(join(dir, 'z-1.lua'), "--@include nested.lua\nreturn 1\n");
+    expect(() => readScript(dir, 'z-1.lua')).toThrow(/z-1\.lua: unresolved include line after expansion: --@include other\.lua/);
+    // A resolvable include is replaced by the file's text.
+    writeFileSync(join(dir, 'include', 'one.lua'), "local one = 1\n");
+    writeFileSync(join(dir, 'w-1.lua'), "-- w\n--@include one.lua\nreturn one\n");
+    expect(readScript(dir, 'w-1.lua')).toBe("-- w\nlocal one = 1\nreturn one\n");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('fail and bury trim dead through the included fragment; EVALSHA finds the expanded script', async () => {
+  await redis.del('dead', 'retry', 'ip', 'sched');
+  for (let i = 1; i <= 5; i++) await redis.zadd('dead', i, `e${i}`);
+  await redis.rpush('ip', 'r1', 'r2', 'r3');
+  await redis.config('RESETSTAT');
+  // A retry (trimBelow '') trims nothing.
+  expect(await scripts.fail(redis, { inProgress: 'ip', target: 'retry' }, { raw: Buffer.from('r1'), entry: 'x', score: '9', trimBelow: '', keep: 0 })).toBe(1);
+  // Dead: below score 3 goes, then the newest 3 stay.
+  expect(await scripts.fail(redis, { inProgress: 'ip', target: 'dead' }, { raw: Buffer.from('r2'), entry: 'f', score: '100', trimBelow: '3', keep: 3 })).toBe(1);
+  expect(await redis.zrange('dead', 0, -1)).toEqual(['e4', 'e5', 'f']);
+  expect(await stat('evalsha')).toEqual({ calls: 1, failed: 0 });
+  await redis.zadd('sched', 1, 'bad');
+  expect(await scripts.bury(redis, { set: 'sched', dead: 'dead' }, { member: Buffer.from('bad'), entry: 'b', score: '200', trimBelow: '4.5', keep: 2 })).toBe(1);
+  expect(await redis.zrange('dead', 0, -1)).toEqual(['f', 'b']);
+  expect(await redis.zcard('sched')).toBe(0);
 });
