@@ -14,3 +14,4 @@ export { Scheduler } from './scheduler.js';
 export { SidekiqHeartbeat } from './sidekiq-heartbeat.js';
 export { VerkNodes } from './verk-nodes.js';
 export { NodeIdInUseError } from './node-claim.js';
+export { NodeIdHeldByPeerError, findPeerNodeHolder, type PeerNodeHolder } from './peer-node-ids.js';

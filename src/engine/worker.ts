@@ -27,6 +27,7 @@ import type { EngineService, EngineView, RunningJob } from './engine-view.js';
 import { awaitRedis } from './await-redis.js';
 import { EngineEmitter } from './events.js';
 import { NodeClaim } from './node-claim.js';
+import { NodeIdHeldByPeerError, findPeerNodeHolder } from './peer-node-ids.js';
 import { processIdentity } from './process-identity.js';
 import { QueueRunner } from './queue-runner.js';
 import { Registry } from './registry.js';
@@ -157,6 +158,9 @@ export class Worker extends EngineEmitter implements EngineView {
       // Before any runner recovers "its" in-progress lists: they must not be another process's.
       const claim = new NodeClaim(redis, this.keys, this.nodeId, this.identity, this.config.heartbeatMs, this.logger);
       try {
+        // Nor a live Verk or Exq node's (issue 16): their running jobs would run twice.
+        const peer = await findPeerNodeHolder(redis, this.keys, this.nodeId);
+        if (peer) throw new NodeIdHeldByPeerError(this.nodeId, peer);
         await claim.start();
       } catch (err) {
         if (this.state === 'running') this.abortStart(err); // else stop() is under way and cleans up
