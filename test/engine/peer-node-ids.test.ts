@@ -4,11 +4,15 @@
  * its in-progress jobs alone; once the node's heartbeat key is gone, the worker starts. The
  * peers' keys are replayed from the fixtures' captured commands (Verk's node heartbeat from
  * verk-1.7.3/node-recovery, Exq's node ping from exq-0.23.0/worker-success), in the test's
- * namespace.
+ * namespace. The default node id is neither Verk's nor Exq's, and a worker with the default id
+ * warns of jobs left in the old default's (`1`) in-progress lists without taking them.
  */
+import { hostname } from 'node:os';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
-  NodeIdHeldByPeerError, NodeIdInUseError, type Worker, type WorkerOptions,
+  DEFAULT_NODE_ID, NodeIdHeldByPeerError, NodeIdInUseError, resolveConfig, type Worker, type WorkerOptions,
 } from '../../src/engine/index.js';
 import { KeyLayout } from '../../src/wire/index.js';
 import { argvStrings } from '../support/fixtures.js';
@@ -153,5 +157,43 @@ describe('a node id held by a live Verk or Exq node', () => {
     expect(new KeyLayout().exqProcesses).toBe(':processes');
     expect(new KeyLayout().exqNode('vm')).toBe(':vm');
     expect(new KeyLayout('exq').exqNode('vm')).toBe('exq:vm');
+  });
+});
+
+describe('the default node id', () => {
+  it('is neither Verk\'s default ("1") nor Exq\'s (the hostname) nor a Verk generated id (digits)', () => {
+    const id = resolveConfig({}).nodeId;
+    expect(id).toBe(DEFAULT_NODE_ID);
+    expect(id).not.toBe('1');
+    expect(id).not.toBe(hostname());
+    expect(id).not.toMatch(/^\d+$/);
+    expect(id).not.toMatch(/^[a-z0-9-.]+$/i); // no RFC 1123 hostname can equal it
+  });
+
+  it('jobs left in the old default\'s lists (inprogress:<q>:1) are not taken; one warning says how to recover them', async () => {
+    const ns = namespace();
+    const k = new KeyLayout(ns);
+    const jobs = verkJobs().slice(0, 2);
+    await redis.lpush(k.inProgress('default', '1'), ...jobs);
+    const lines: string[] = [];
+    const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString()); done(); } });
+    const ran: string[] = [];
+    const w = worker(ns, { logger: pino({ level: 'warn' }, sink), handlers: { SlowWorker: (_a, ctx) => { ran.push(String(ctx.jid)); } } });
+    await w.start();
+    expect(w.nodeId).toBe(DEFAULT_NODE_ID);
+    const warnings = lines.map((l) => JSON.parse(l) as { msg: string; jobs?: number }).filter((l) => l.msg.includes("node id '1'"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.jobs).toBe(2);
+    expect(warnings[0]!.msg).toMatch(/run one worker once with --node-id 1/);
+    await w.stop();
+    expect(await redis.llen(k.inProgress('default', '1'))).toBe(2);
+    expect(ran).toEqual([]);
+
+    // The same lists held by a live Verk node "1": they are that node's, no warning.
+    lines.length = 0;
+    await replayVerkNode(ns, '1');
+    const w2 = worker(ns, { logger: pino({ level: 'warn' }, sink) });
+    await w2.start();
+    expect(lines.filter((l) => l.includes("node id '1'"))).toEqual([]);
   });
 });
