@@ -172,7 +172,10 @@ export class Worker extends EngineEmitter implements EngineView {
         return;
       }
       this.claim = claim;
-      if (this.nodeId === DEFAULT_NODE_ID) await this.warnOfLegacyInProgress(redis);
+      if (this.nodeId === DEFAULT_NODE_ID) {
+        await this.unlessStopped(this.warnOfLegacyInProgress(redis));
+        if (this.stopCalled()) return; // stop() releases the claim
+      }
     }
     this.appStarted = true;
     if (this.hooks.startup) {
