@@ -37,7 +37,7 @@ const USAGE = `kiqgate worker --require ./workers.js [options]
   -q, --queue NAME[:N]    a queue and its concurrency N (repeatable; default: default:10);
                           N is how many jobs of that queue run at once (not Sidekiq's weight)
   -c, --concurrency N     concurrency of queues given without :N (or of every queue), 1-${MAX_CONCURRENCY}
-  --node-id ID            fixed node id (in-progress lists inprogress:<q>:<ID>; default "1")
+  --node-id ID            fixed node id (in-progress lists inprogress:<q>:<ID>; default "kiqgate_1")
   --generate-node-id      random node id, with Verk node heartbeat and dead-node recovery
   -t, --timeout SECONDS   shutdown timeout for running jobs (default 25)
   --namespace NS          key prefix (redis-namespace style)

@@ -28,7 +28,7 @@ export interface WorkerOptions {
   queues?: Record<string, number>;
   /** Class name → handler (a Map, or an object whose own properties are the classes). */
   handlers?: HandlerTable;
-  /** Fixed node id, naming `inprogress:<q>:<node>` (default "1", as Verk's). */
+  /** Fixed node id, naming `inprogress:<q>:<node>` (default {@link DEFAULT_NODE_ID}). */
   nodeId?: string;
   /** Generate a random node id (Verk's `generate_node_id`); turns Verk node tracking on. */
   generateNodeId?: boolean;
@@ -384,6 +384,16 @@ export function readEnv(env: NodeJS.ProcessEnv): Layer {
   return checkLayer(raw, 'environment', false);
 }
 
+/**
+ * The fixed node id when none is given. Not Verk's default ("1": a Verk left at its defaults
+ * writes no node key, so kiqgate could not see it and would give back its running jobs, issue 16),
+ * not Exq's (the hostname: an underscore is not allowed in a hostname, RFC 1123), and not a Verk
+ * generated id (decimal digits only).
+ */
+export const DEFAULT_NODE_ID = 'kiqgate_1';
+/** The default fixed node id of kiqgate before issue 16 (and Verk's): see Worker's upgrade check. */
+export const LEGACY_DEFAULT_NODE_ID = '1';
+
 /** Merges layers (later wins; jobLogLevels merged per level) and fills in the defaults. */
 export function resolveConfig(layers: { api?: WorkerOptions; file?: string; env?: NodeJS.ProcessEnv; cli?: Layer }): WorkerConfig {
   const { handlers: _h, logger: _l, ...apiRest } = layers.api ?? {};
@@ -406,7 +416,7 @@ export function resolveConfig(layers: { api?: WorkerOptions; file?: string; env?
   return {
     redis: m.redis,
     queues: new Map(Object.entries(m.queues ?? { default: 10 })),
-    nodeId: m.nodeId ?? (m.generateNodeId ? newJid('verk') : '1'),
+    nodeId: m.nodeId ?? (m.generateNodeId ? newJid('verk') : DEFAULT_NODE_ID),
     generateNodeId: m.generateNodeId ?? false,
     heartbeatMs: m.heartbeatMs ?? 30_000,
     sidekiqHeartbeat: m.sidekiqHeartbeat ?? true,

@@ -34,8 +34,9 @@ const heldHere = new Set<string>();
 /** A fixed node id is run by another live process (or another Worker of this one). */
 export class NodeIdInUseError extends Error {
   override readonly name = 'NodeIdInUseError';
-  constructor(readonly nodeId: string, readonly holder: string, lapseMs: number) {
-    super(`node id '${nodeId}' is in use by ${holder}: give each worker process its own node id (--node-id / KIQGATE_NODE_ID), or use generated ids (--generate-node-id); a claim whose process is gone lapses within ${Math.ceil(lapseMs / 1000)} s`);
+  /** @param message replaces the default message (a subclass's own wording). */
+  constructor(readonly nodeId: string, readonly holder: string, lapseMs: number, message?: string) {
+    super(message ?? `node id '${nodeId}' is in use by ${holder}: give each worker process its own node id (--node-id / KIQGATE_NODE_ID), or use generated ids (--generate-node-id); a claim whose process is gone lapses within ${Math.ceil(lapseMs / 1000)} s`);
   }
 }
 

@@ -22,11 +22,12 @@ import { closeConnection, openRedis } from '../support/connection.js';
 import { explainThrown } from '../support/describe-error.js';
 import { deadline as deadlineTimer } from '../support/delay.js';
 import { redactText, redactUrl } from '../support/redact.js';
-import { type WorkerConfig, type WorkerOptions, ConfigError, REDIS_GRACE_MS, checkConcurrency, queueName, resolveConfig } from './config.js';
+import { type WorkerConfig, type WorkerOptions, ConfigError, DEFAULT_NODE_ID, LEGACY_DEFAULT_NODE_ID, REDIS_GRACE_MS, checkConcurrency, queueName, resolveConfig } from './config.js';
 import type { EngineService, EngineView, RunningJob } from './engine-view.js';
 import { awaitRedis } from './await-redis.js';
 import { EngineEmitter } from './events.js';
 import { NodeClaim } from './node-claim.js';
+import { NodeIdHeldByPeerError, findPeerNodeHolder } from './peer-node-ids.js';
 import { processIdentity } from './process-identity.js';
 import { QueueRunner } from './queue-runner.js';
 import { Registry } from './registry.js';
@@ -157,6 +158,9 @@ export class Worker extends EngineEmitter implements EngineView {
       // Before any runner recovers "its" in-progress lists: they must not be another process's.
       const claim = new NodeClaim(redis, this.keys, this.nodeId, this.identity, this.config.heartbeatMs, this.logger);
       try {
+        // Nor a live Verk or Exq node's (issue 16): their running jobs would run twice.
+        const peer = await findPeerNodeHolder(redis, this.keys, this.nodeId);
+        if (peer) throw new NodeIdHeldByPeerError(this.nodeId, peer);
         await claim.start();
       } catch (err) {
         if (this.state === 'running') this.abortStart(err); // else stop() is under way and cleans up
@@ -168,6 +172,10 @@ export class Worker extends EngineEmitter implements EngineView {
         return;
       }
       this.claim = claim;
+      if (this.nodeId === DEFAULT_NODE_ID) {
+        await this.unlessStopped(this.warnOfLegacyInProgress(redis));
+        if (this.stopCalled()) return; // stop() releases the claim
+      }
     }
     this.appStarted = true;
     if (this.hooks.startup) {
@@ -205,6 +213,26 @@ export class Worker extends EngineEmitter implements EngineView {
     }
     if (this.stopCalled()) return;
     this.logger.info('worker started');
+  }
+
+  /**
+   * Upgrade from a kiqgate whose default node id was "1" (before issue 16): a crash of it may
+   * have left jobs in `inprogress:<q>:1`. They are not taken automatically: "1" is also Verk's
+   * default node id, and a Verk at its defaults writes no node key, so its running jobs look
+   * exactly like those leftovers. One warning line tells the operator how to recover them,
+   * unless a live Verk/Exq node "1" shows they are that node's. Never fails the start.
+   */
+  private async warnOfLegacyInProgress(redis: Redis): Promise<void> {
+    try {
+      const queues = [...this.queueSizes.keys()];
+      const lens = await Promise.all(queues.map((q) => redis.llen(this.keys.inProgress(q, LEGACY_DEFAULT_NODE_ID))));
+      const lists = Object.fromEntries(queues.flatMap((q, i) => (lens[i]! > 0 ? [[this.keys.inProgress(q, LEGACY_DEFAULT_NODE_ID), lens[i]!]] : [])));
+      const jobs = lens.reduce((a, b) => a + b, 0);
+      if (jobs === 0 || await findPeerNodeHolder(redis, this.keys, LEGACY_DEFAULT_NODE_ID)) return;
+      this.logger.warn({ lists, jobs }, `${jobs} job(s) wait in in-progress lists of node id '${LEGACY_DEFAULT_NODE_ID}' (kiqgate's default before ${DEFAULT_NODE_ID}, and Verk's default); they are not taken automatically: if no Verk runs with node id ${LEGACY_DEFAULT_NODE_ID} on this Redis, run one worker once with --node-id ${LEGACY_DEFAULT_NODE_ID} to give them back to their queues`);
+    } catch (err) {
+      this.logger.debug({ err: explainThrown(err) }, 'could not look for in-progress lists of the old default node id');
+    }
   }
 
   /**

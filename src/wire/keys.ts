@@ -48,4 +48,11 @@ export class KeyLayout {
   nodeClaim(node: string): string { return `${this.prefix}kiqgate:node-claim:${node}`; }
   /** Verk's SET of the queues a node fetched from. */
   verkNodeQueues(node: string): string { return `${this.prefix}verk:node:${node}:queues`; }
+  /**
+   * Exq's SET of node ids (its 5 s node ping SADDs it). Exq builds its node keys as `<ns>:` + name
+   * even when the namespace is empty, so with no namespace this is `:processes`, not `processes`.
+   */
+  get exqProcesses(): string { return `${this.namespace ?? ''}:processes`; }
+  /** Exq's HASH of one node's ping (`info`, `busy`, `beat`, `quiet`), EXPIRE 60 s on every ping. */
+  exqNode(node: string): string { return `${this.namespace ?? ''}:${node}`; }
 }

@@ -12,9 +12,9 @@ const dir = mkdtempSync(join(tmpdir(), 'kiqgate-cfg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('worker configuration', () => {
-  it('has Sidekiq/Verk defaults', () => {
+  it('has Sidekiq/Verk defaults (but not Verk\'s node id "1", issue 16)', () => {
     const c = resolveConfig({});
-    expect(c).toMatchObject({ nodeId: '1', maxRetries: 25, deadMaxJobs: undefined, deadTimeoutSeconds: undefined, peer: 'sidekiq7', pollIntervalMs: 5000, heartbeatMs: 30_000, processing: true });
+    expect(c).toMatchObject({ nodeId: 'kiqgate_1', maxRetries: 25, deadMaxJobs: undefined, deadTimeoutSeconds: undefined, peer: 'sidekiq7', pollIntervalMs: 5000, heartbeatMs: 30_000, processing: true });
     expect([...c.queues]).toEqual([['default', 10]]);
     expect(resolveConfig({ api: { generateNodeId: true } }).nodeId).toMatch(/^\d{2,20}$/);
   });
