@@ -61,6 +61,18 @@ export function stopWorkerAfterEach(redis: Redis, current: () => Worker | undefi
   afterAll(async () => { await redis.quit(); });
 }
 
+/**
+ * After each test: stop every worker in `workers` and drop every namespace in `namespaces` (the
+ * test pushes to both; they are emptied); after the file: close `redis`.
+ */
+export function stopWorkersAfterEach(redis: Redis, workers: Worker[], namespaces: string[]): void {
+  afterEach(async () => {
+    for (const w of workers.splice(0)) await w.stop();
+    for (const ns of namespaces.splice(0)) await dropKeys(redis, ns);
+  });
+  afterAll(async () => { await redis.quit(); });
+}
+
 /** Every key of a worker's namespace, to drop after a test. */
 export async function dropKeys(redis: Redis, ns: string | undefined): Promise<void> {
   if (ns) await dropNamespace(redis, ns);

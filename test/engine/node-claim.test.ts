@@ -9,22 +9,17 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NodeIdInUseError, type Worker } from '../../src/engine/index.js';
 import { processHostname } from '../../src/engine/process-identity.js';
 import { BIN } from '../support/cli.js';
 import { TEST_REDIS_URL, testRedis, uniqueNamespace } from '../support/redis.js';
-import { dropKeys, testWorker, until } from './helpers.js';
+import { stopWorkersAfterEach, testWorker, until } from './helpers.js';
 
 const redis = testRedis();
 const workers: Worker[] = [];
 const namespaces: string[] = [];
-
-afterEach(async () => {
-  for (const w of workers.splice(0)) await w.stop();
-  for (const ns of namespaces.splice(0)) await dropKeys(redis, ns);
-});
-afterAll(async () => { await redis.quit(); });
+stopWorkersAfterEach(redis, workers, namespaces);
 
 function worker(ns: string, opts: Parameters<typeof testWorker>[0] = {}): Worker {
   const w = testWorker({ namespace: ns, nodeId: 'n1', heartbeatMs: 200, queues: { default: 1 }, ...opts });

@@ -10,23 +10,19 @@
 import { hostname } from 'node:os';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_NODE_ID, NodeIdHeldByPeerError, NodeIdInUseError, resolveConfig, type Worker, type WorkerOptions,
 } from '../../src/engine/index.js';
 import { KeyLayout } from '../../src/wire/index.js';
 import { argvStrings } from '../support/fixtures.js';
 import { testRedis, uniqueNamespace } from '../support/redis.js';
-import { dropKeys, fixture, pushedPayloads, testWorker, until } from './helpers.js';
+import { fixture, pushedPayloads, stopWorkersAfterEach, testWorker, until } from './helpers.js';
 
 const redis = testRedis();
 const workers: Worker[] = [];
 const namespaces: string[] = [];
-afterEach(async () => {
-  for (const w of workers.splice(0)) await w.stop();
-  for (const ns of namespaces.splice(0)) await dropKeys(redis, ns);
-});
-afterAll(async () => { await redis.quit(); });
+stopWorkersAfterEach(redis, workers, namespaces);
 
 function namespace(): string {
   const ns = uniqueNamespace('peer');
