@@ -49,18 +49,24 @@ export class NodeIdHeldByPeerError extends NodeIdInUseError {
 /** The live Verk or Exq node holding `nodeId`, if any. */
 export async function findPeerNodeHolder(redis: Redis, keys: KeyLayout, nodeId: string): Promise<PeerNodeHolder | undefined> {
   const verkKey = keys.verkNode(nodeId);
-  const exqKey = keys.exqNode(nodeId);
-  const [[e1, verkTtl], [e2, exqMember], [e3, exqInfo], [e4, exqTtl]] = (await redis.pipeline()
+  const [[e1, verkTtl], [e2, exqMember]] = (await redis.pipeline()
     .pttl(verkKey)
     .sismember(keys.exqProcesses, nodeId)
+    .exec()) as unknown as [[Error | null, number], [Error | null, number]];
+  // PTTL fails only when Redis does. SISMEMBER also fails on a key of another type (with no
+  // namespace, `:processes` is not Sidekiq's set, but a user's key may sit there): no Exq node.
+  if (e1) throw e1;
+  if (verkTtl >= 0) return { runtime: 'Verk', key: verkKey, ttlMs: verkTtl };
+  if (e2 || exqMember !== 1) return undefined;
+  // Only for an id Exq lists (a second round trip, and the node's hash read only then: the
+  // least-privilege ACL recipe need not grant every `<ns>:<id>` key).
+  const exqKey = keys.exqNode(nodeId);
+  const [[e3, exqInfo], [e4, exqTtl]] = (await redis.pipeline()
     .hexists(exqKey, 'info')
     .pttl(exqKey)
-    .exec()) as unknown as [[Error | null, number], [Error | null, number], [Error | null, number], [Error | null, number]];
-  // PTTL fails only when Redis does. SISMEMBER / HEXISTS also fail on a key of another type
-  // (with namespace `ns`, node id `retry` makes `ns:retry`, a zset): that is no Exq node.
-  const failed = e1 ?? e4;
-  if (failed) throw failed;
-  if (verkTtl >= 0) return { runtime: 'Verk', key: verkKey, ttlMs: verkTtl };
-  if (!e2 && !e3 && exqMember === 1 && exqInfo === 1) return { runtime: 'Exq', key: exqKey, ttlMs: exqTtl };
+    .exec()) as unknown as [[Error | null, number], [Error | null, number]];
+  // HEXISTS fails on a key of another type (namespace `ns`, id `retry`: `ns:retry`, a zset).
+  if (e4) throw e4;
+  if (!e3 && exqInfo === 1) return { runtime: 'Exq', key: exqKey, ttlMs: exqTtl };
   return undefined;
 }
