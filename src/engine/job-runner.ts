@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import {
   type DecodedJob, type FailureCause, type FailureOutcome, WireError, decodeJob, failureOutcome, isEpochMilliseconds, nowMs,
 } from '../wire/index.js';
-import type { WorkerConfig } from './config.js';
+import type { LogLevel, WorkerConfig } from './config.js';
 import type { EngineEmitter } from './events.js';
 import { logText } from './log-text.js';
 import { type JobContext, Registry } from './registry.js';
@@ -56,6 +56,16 @@ function toEpochMs(v: Date | number): number {
  * Writes one log line of the job path. A logger that throws (a broken sink, a hook) loses that
  * line and nothing else: it never keeps a job from running, and never changes its outcome.
  */
+/** Whether `level` is on: pino's isLevelEnabled('silent') says true; a logger that throws: off. */
+function levelOn(logger: Logger, level: LogLevel): boolean {
+  if (level === 'silent') return false;
+  try {
+    return logger.isLevelEnabled(level);
+  } catch {
+    return false;
+  }
+}
+
 function safeLog(write: () => void): void {
   try {
     write();
@@ -140,7 +150,8 @@ async function runDecoded(raw: Buffer, queue: string, signal: AbortSignal, deps:
   if (!failed && cls) {
     // Event payloads are built only when someone listens (most workers have no listener).
     if (events.listenerCount('job:started') > 0) events.fire('job:started', base);
-    if (start !== 'silent') safeLog(() => { if (logger.isLevelEnabled(start)) log()[start]('start'); });
+    // Checked before a closure is made: the per-job path allocates nothing for a line that is off.
+    if (levelOn(logger, start)) safeLog(() => log()[start]('start'));
     try {
       await cls.handler(job.args, new RunContext(job.jid, queue, job.className, job.retryCount, signal, job, log));
     } catch (err) {
@@ -150,7 +161,7 @@ async function runDecoded(raw: Buffer, queue: string, signal: AbortSignal, deps:
     // A settle after the shutdown abort: stop() has already given the job back to its queue.
     if (signal.aborted) return givenBack(log, queue, !failed, startedAt);
     if (!failed) {
-      if (done !== 'silent') safeLog(() => { if (logger.isLevelEnabled(done)) log()[done]({ durationMs: Date.now() - startedAt }, 'done'); });
+      if (levelOn(logger, done)) safeLog(() => log()[done]({ durationMs: Date.now() - startedAt }, 'done'));
       if (events.listenerCount('job:finished') > 0) {
         const finishedAt = Date.now();
         events.fire('job:finished', { ...base, finishedAt, durationMs: finishedAt - startedAt });
