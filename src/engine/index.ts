@@ -1,7 +1,8 @@
 /**
  * The engine: consumes Sidekiq-, Verk- and kiqgate-written jobs reliably (Verk's model).
  */
-export { Worker, createWorker, type WorkerHooks, type StopOptions } from './worker.js';
+export { Worker, createWorker, type StopOptions } from './worker.js';
+export type { WorkerHooks } from './app-hooks.js';
 export {
   type WorkerOptions, type WorkerConfig, type LogLevel, type SidekiqPeer,
   ConfigError, resolveConfig, readConfigFile, readEnv, parseQueueSpec, MAX_CONCURRENCY, DEFAULT_NODE_ID, LEGACY_DEFAULT_NODE_ID,

@@ -3,8 +3,8 @@
  *
  * This file never talks to Redis and never throws: whatever the payload or the handler does,
  * the caller gets a {@link JobResult} saying what to write (ack, retry/dead entry, drop, or
- * undecodable: the tick batch writes the payload's Kiqgate::UndecodablePayload dead entry). The queue runner writes results in batches; that split keeps the
- * per-job path free of round trips.
+ * undecodable: the tick batch writes the payload's Kiqgate::UndecodablePayload dead entry). The
+ * queue runner writes results in batches; that split keeps the per-job path free of round trips.
  */
 import type { Logger } from 'pino';
 import {
@@ -52,10 +52,6 @@ function toEpochMs(v: Date | number): number {
   return ms;
 }
 
-/**
- * Writes one log line of the job path. A logger that throws (a broken sink, a hook) loses that
- * line and nothing else: it never keeps a job from running, and never changes its outcome.
- */
 /** Whether `level` is on: pino's isLevelEnabled('silent') says true; a logger that throws: off. */
 function levelOn(logger: Logger, level: LogLevel): boolean {
   if (level === 'silent') return false;
@@ -66,6 +62,10 @@ function levelOn(logger: Logger, level: LogLevel): boolean {
   }
 }
 
+/**
+ * Writes one log line of the job path. A logger that throws (a broken sink, a hook) loses that
+ * line and nothing else: it never keeps a job from running, and never changes its outcome.
+ */
 function safeLog(write: () => void): void {
   try {
     write();
@@ -205,9 +205,9 @@ function recordFailure(
   }
   const durationMs = Date.now() - ctx.startedAt;
   const level = config.jobLogLevels.fail;
-  const logged = { err: logText(error.errorMessage), errorClass: error.errorClass };
-  if (level !== 'silent') {
+  if (levelOn(ctx.deps.logger, level)) {
     const o = outcome;
+    const logged = { err: logText(error.errorMessage), errorClass: error.errorClass };
     safeLog(() => {
       if (o.kind === 'drop') ctx.log()[level]({ ...logged, reason: o.reason }, 'fail: job dropped');
       else ctx.log()[level]({ ...logged, retryCount: o.retryCount, to: o.kind }, `fail: moved to ${o.kind}`);

@@ -22,7 +22,10 @@
  * with the same id after it is not seen.
  */
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { explainThrown } from '../support/describe-error.js';
 import type { KeyLayout } from '../wire/index.js';
+import { DEFAULT_NODE_ID, LEGACY_DEFAULT_NODE_ID } from './config.js';
 import { NodeIdInUseError } from './node-claim.js';
 
 /** A live node of another runtime that holds a node id. */
@@ -69,4 +72,23 @@ export async function findPeerNodeHolder(redis: Redis, keys: KeyLayout, nodeId: 
   if (e4) throw e4;
   if (!e3 && exqInfo === 1) return { runtime: 'Exq', key: exqKey, ttlMs: exqTtl };
   return undefined;
+}
+
+/**
+ * Upgrade from a kiqgate whose default node id was "1" (before issue 16): a crash of it may have
+ * left jobs in `inprogress:<q>:1`. They are not taken automatically: "1" is also Verk's default
+ * node id, and a Verk at its defaults writes no node key, so its running jobs look exactly like
+ * those leftovers. One warning line tells the operator how to recover them, unless a live
+ * Verk/Exq node "1" shows they are that node's. Never fails the start.
+ */
+export async function warnOfLegacyInProgress(redis: Redis, keys: KeyLayout, queues: string[], logger: Logger): Promise<void> {
+  try {
+    const lens = await Promise.all(queues.map((q) => redis.llen(keys.inProgress(q, LEGACY_DEFAULT_NODE_ID))));
+    const lists = Object.fromEntries(queues.flatMap((q, i) => (lens[i]! > 0 ? [[keys.inProgress(q, LEGACY_DEFAULT_NODE_ID), lens[i]!]] : [])));
+    const jobs = lens.reduce((a, b) => a + b, 0);
+    if (jobs === 0 || await findPeerNodeHolder(redis, keys, LEGACY_DEFAULT_NODE_ID)) return;
+    logger.warn({ lists, jobs }, `${jobs} job(s) wait in in-progress lists of node id '${LEGACY_DEFAULT_NODE_ID}' (kiqgate's default before ${DEFAULT_NODE_ID}, and Verk's default); they are not taken automatically: if no Verk runs with node id ${LEGACY_DEFAULT_NODE_ID} on this Redis, run one worker once with --node-id ${LEGACY_DEFAULT_NODE_ID} to give them back to their queues`);
+  } catch (err) {
+    logger.debug({ err: explainThrown(err) }, 'could not look for in-progress lists of the old default node id');
+  }
 }

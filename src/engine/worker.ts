@@ -22,12 +22,13 @@ import { closeConnection, openRedis } from '../support/connection.js';
 import { explainThrown } from '../support/describe-error.js';
 import { deadline as deadlineTimer } from '../support/delay.js';
 import { redactText, redactUrl } from '../support/redact.js';
-import { type WorkerConfig, type WorkerOptions, ConfigError, DEFAULT_NODE_ID, LEGACY_DEFAULT_NODE_ID, REDIS_GRACE_MS, checkConcurrency, queueName, resolveConfig } from './config.js';
+import { type WorkerConfig, type WorkerOptions, DEFAULT_NODE_ID, REDIS_GRACE_MS, checkConcurrency, queueName, resolveConfig } from './config.js';
 import type { EngineService, EngineView, RunningJob } from './engine-view.js';
+import { AppHooks, type WorkerHooks } from './app-hooks.js';
 import { awaitRedis } from './await-redis.js';
 import { EngineEmitter } from './events.js';
 import { NodeClaim } from './node-claim.js';
-import { NodeIdHeldByPeerError, findPeerNodeHolder } from './peer-node-ids.js';
+import { NodeIdHeldByPeerError, findPeerNodeHolder, warnOfLegacyInProgress } from './peer-node-ids.js';
 import { processIdentity } from './process-identity.js';
 import { QueueRunner } from './queue-runner.js';
 import { Registry } from './registry.js';
@@ -41,24 +42,6 @@ import { VerkNodes } from './verk-nodes.js';
  * `forcing` is stopping after stop({ force: true }): running jobs are aborted and given back now.
  */
 type State = 'idle' | 'running' | 'stopping' | 'forcing' | 'stopped';
-
-/**
- * The application's lifecycle hooks (Sidekiq's `:startup` and `:shutdown` events). Either may
- * be async. A `startup` that throws fails start() (nothing was fetched; the node id is
- * released) and `shutdown` does not run; a `shutdown` that throws is logged, and stop() still
- * resolves.
- */
-export interface WorkerHooks {
-  /** Runs in start() once Redis answers and the node id is claimed, before any job is fetched. */
-  startup?: () => Promise<void> | void;
-  /**
-   * Runs in stop() once the worker is done: every job finished or was given back to its queue,
-   * the process is deregistered, the node id released and the worker's connections closed.
-   * So it may close anything the jobs used; a slow hook delays only stop()'s return. After
-   * stop({ force: true }) it is called but not waited for.
-   */
-  shutdown?: () => Promise<void> | void;
-}
 
 /** How stop() treats running jobs. */
 export interface StopOptions {
@@ -89,17 +72,13 @@ export class Worker extends EngineEmitter implements EngineView {
   private verkNodes: VerkNodes | undefined;
   private state: State = 'idle';
   private quieted = false;
-  private readonly hooks: WorkerHooks;
-  /** The startup hook's run, resolving to its error if it threw (stop() waits for it). */
-  private startupRun: Promise<Error | undefined> | undefined;
+  private readonly hooks: AppHooks;
   private stopPromise: Promise<void> | undefined;
   /** Shortens stop()'s wait for Redis when the stop is forced (set while stopping). */
   private giveUp: ReturnType<typeof deadlineTimer> | undefined;
   private stopRequestedResolve!: () => void;
   /** Resolves as soon as stop() is called: start() stops waiting and starts nothing more. */
   private readonly stopRequested: Promise<void> = new Promise((resolve) => { this.stopRequestedResolve = resolve; });
-  /** Whether start() got as far as the application's startup (so its shutdown hook is due). */
-  private appStarted = false;
   private forcedResolve!: () => void;
   /** Resolves when the stop is forced: the shutdown hook is no longer waited for. */
   private readonly forced: Promise<void> = new Promise((resolve) => { this.forcedResolve = resolve; });
@@ -114,9 +93,6 @@ export class Worker extends EngineEmitter implements EngineView {
    */
   constructor(options: WorkerOptions & WorkerHooks = {}, config?: WorkerConfig) {
     const { startup, shutdown, ...rest } = options;
-    for (const [name, hook] of [['startup', startup], ['shutdown', shutdown]] as const) {
-      if (hook !== undefined && typeof hook !== 'function') throw new ConfigError(name, 'API', `expected a function, got ${typeof hook}`);
-    }
     const cfg = config ?? resolveConfig({ api: rest });
     const logger = options.logger ?? pino({ level: cfg.logLevel, base: { pid: process.pid } });
     super(logger);
@@ -128,7 +104,7 @@ export class Worker extends EngineEmitter implements EngineView {
     this.keys = new KeyLayout(cfg.namespace);
     this.peer = cfg.peer;
     this.queueSizes = new Map(cfg.queues);
-    this.hooks = { startup, shutdown };
+    this.hooks = new AppHooks({ startup, shutdown }, logger, this.forced);
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
@@ -173,23 +149,18 @@ export class Worker extends EngineEmitter implements EngineView {
       }
       this.claim = claim;
       if (this.nodeId === DEFAULT_NODE_ID) {
-        await this.unlessStopped(this.warnOfLegacyInProgress(redis));
+        await this.unlessStopped(warnOfLegacyInProgress(redis, this.keys, [...this.queueSizes.keys()], this.logger));
         if (this.stopCalled()) return; // stop() releases the claim
       }
     }
-    this.appStarted = true;
-    if (this.hooks.startup) {
-      this.startupRun = this.runStartupHook(this.hooks.startup);
-      // A forced stop does not wait for the hook (a second Ctrl-C during a slow startup).
-      const failed = await Promise.race([this.startupRun, this.forced.then(() => undefined)]);
-      if (failed && this.state !== 'running') throw failed; // stop() under way: it cleans up
-      if (failed) {
-        await this.claim?.stop().catch(() => undefined);
-        this.claim = undefined;
-        this.abortStart(failed);
-      }
-      if (this.stopCalled()) return; // stop() releases the claim and runs the shutdown hook
+    const failed = await this.hooks.start();
+    if (failed && this.state !== 'running') throw failed; // stop() under way: it cleans up
+    if (failed) {
+      await this.claim?.stop().catch(() => undefined);
+      this.claim = undefined;
+      this.abortStart(failed);
     }
+    if (this.stopCalled()) return; // stop() releases the claim and runs the shutdown hook
     this.logger.info({
       redis: typeof this.config.redis === 'string' ? redactUrl(this.config.redis) : this.config.redis ? 'options' : 'default',
       queues: Object.fromEntries(this.queueSizes), nodeId: this.nodeId, identity: this.identity,
@@ -216,26 +187,6 @@ export class Worker extends EngineEmitter implements EngineView {
   }
 
   /**
-   * Upgrade from a kiqgate whose default node id was "1" (before issue 16): a crash of it may
-   * have left jobs in `inprogress:<q>:1`. They are not taken automatically: "1" is also Verk's
-   * default node id, and a Verk at its defaults writes no node key, so its running jobs look
-   * exactly like those leftovers. One warning line tells the operator how to recover them,
-   * unless a live Verk/Exq node "1" shows they are that node's. Never fails the start.
-   */
-  private async warnOfLegacyInProgress(redis: Redis): Promise<void> {
-    try {
-      const queues = [...this.queueSizes.keys()];
-      const lens = await Promise.all(queues.map((q) => redis.llen(this.keys.inProgress(q, LEGACY_DEFAULT_NODE_ID))));
-      const lists = Object.fromEntries(queues.flatMap((q, i) => (lens[i]! > 0 ? [[this.keys.inProgress(q, LEGACY_DEFAULT_NODE_ID), lens[i]!]] : [])));
-      const jobs = lens.reduce((a, b) => a + b, 0);
-      if (jobs === 0 || await findPeerNodeHolder(redis, this.keys, LEGACY_DEFAULT_NODE_ID)) return;
-      this.logger.warn({ lists, jobs }, `${jobs} job(s) wait in in-progress lists of node id '${LEGACY_DEFAULT_NODE_ID}' (kiqgate's default before ${DEFAULT_NODE_ID}, and Verk's default); they are not taken automatically: if no Verk runs with node id ${LEGACY_DEFAULT_NODE_ID} on this Redis, run one worker once with --node-id ${LEGACY_DEFAULT_NODE_ID} to give them back to their queues`);
-    } catch (err) {
-      this.logger.debug({ err: explainThrown(err) }, 'could not look for in-progress lists of the old default node id');
-    }
-  }
-
-  /**
    * Whether stop() was called while start() waited for Redis: stop() has closed what existed
    * then, so start() must start nothing more (no runner would ever be stopped) and resolves.
    */
@@ -253,18 +204,6 @@ export class Worker extends EngineEmitter implements EngineView {
   private async unlessStopped<T>(work: Promise<T>): Promise<T | undefined> {
     work.catch(() => undefined);
     return Promise.race([work, this.stopRequested.then(() => undefined)]);
-  }
-
-  /** Runs the startup hook; resolves to the error to fail start() with when it threw. */
-  private async runStartupHook(hook: () => Promise<void> | void): Promise<Error | undefined> {
-    try {
-      await hook();
-      return undefined;
-    } catch (err) {
-      const why = redactText(explainThrown(err));
-      this.logger.error({ err: why }, 'startup hook failed: the worker does not start');
-      return new Error(`startup hook failed: ${why}`, { cause: err });
-    }
   }
 
   /** A start that failed before anything ran: the connection goes, the worker is stopped. */
@@ -322,39 +261,12 @@ export class Worker extends EngineEmitter implements EngineView {
     if (this.redis && this.ownsRedis) await closeConnection(this.redis);
     this.redis = undefined;
     try {
-      await this.finishApplication();
+      await this.hooks.finish();
     } finally {
       this.state = 'stopped';
       this.logger.info('worker stopped');
       this.stoppedResolve();
     }
-  }
-
-  /**
-   * Ends the application's side: waits for a startup hook still running, then runs the shutdown
-   * hook, when the worker started (a startup hook that threw means it did not); neither is
-   * waited for once the stop is forced.
-   */
-  private async finishApplication(): Promise<void> {
-    if (!this.appStarted) return; // stopped before the application started: nothing to shut down
-    if (this.startupRun) {
-      // A stop during the startup hook waits for it (unless forced), shutdown hook or not (the
-      // hook may be doing what must not be cut short); if it threw, nothing started.
-      const startup = await Promise.race([this.startupRun, this.forced.then(() => 'forced' as const)]);
-      if (startup !== undefined) return;
-    }
-    const hook = this.hooks.shutdown;
-    if (!hook) return;
-    const run = (async () => { await hook(); })().then(
-      () => 'done' as const,
-      (err: unknown) => {
-        // Described, never serialized: whatever the hook threw must not make stop() fail.
-        this.logger.error({ err: redactText(explainThrown(err)) }, 'shutdown hook failed');
-        return 'done' as const;
-      },
-    );
-    const outcome = await Promise.race([run, this.forced.then(() => 'forced' as const)]);
-    if (outcome === 'forced') this.logger.warn('forced stop: not waiting for the shutdown hook');
   }
 
   /** The scheduler, the runners (jobs finish by `deadline`), the services, then the node id claim. */

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CliError } from '../../src/cli/cli-error.js';
-import { loadWorkersModule } from '../../src/cli/worker-command.js';
+import { loadWorkersModule } from '../../src/cli/workers-module.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiqgate-workers-module-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
