@@ -4,7 +4,7 @@
  * Redis at all.
  */
 import type { Redis } from 'ioredis';
-import { RedisMismatchError } from '../support/connect-diagnosis.js';
+import { isCertificateError, LOGIN_REFUSED, RedisMismatchError } from '../support/connect-diagnosis.js';
 import { connectChecked, DEFAULT_REDIS_URL, RedisUnreachableError } from '../support/connection.js';
 import { RedisUrlError } from '../support/redis-url.js';
 import { redactText, redactUrl } from '../support/redact.js';
@@ -42,10 +42,10 @@ export async function connectForCli(url: string): Promise<Redis> {
 function hint(err: unknown): string {
   const code = String((err as { code?: unknown } | null)?.code ?? '');
   const msg = err instanceof Error ? err.message : String(err);
-  if (/CERT|SELF_SIGNED|UNABLE_TO|ERR_SSL|ERR_TLS|HOSTNAME|ALTNAME/.test(code) || /certificate|SSL|TLS|wrong version number/i.test(msg)) {
+  if (isCertificateError(err) || /ERR_SSL|ERR_TLS/.test(code) || /SSL|TLS|wrong version number/i.test(msg)) {
     return 'check the TLS settings (--tls-ca/--tls-cert/--tls-key or KIQGATE_TLS_CA/_CERT/_KEY, and rediss:// vs redis://)';
   }
-  if (/WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username/i.test(msg)) return 'check the user name and password in the URL';
+  if (LOGIN_REFUSED.test(msg)) return 'check the user name and password in the URL';
   return 'start redis-server or pass --redis URL';
 }
 

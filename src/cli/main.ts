@@ -74,8 +74,8 @@ export function describeError(err: unknown): string {
 
 /**
  * Ends the process once a command is done, after stdout and stderr took what was written: a
- * timer or connection left open (by a workers module, or ioredis's 2 s disconnect timer after a
- * failed connect) must not keep a finished or failed command alive.
+ * timer or connection left open (by a workers module, say) must not keep a finished or failed
+ * command alive.
  */
 function exitWith(code: number): void {
   process.exitCode = code;

@@ -4,7 +4,7 @@
  * nothing answers in time.
  */
 import type { Redis } from 'ioredis';
-import { checkDb } from '../support/connect-diagnosis.js';
+import { LOGIN_REFUSED, checkDb } from '../support/connect-diagnosis.js';
 import { redactText } from '../support/redact.js';
 
 /**
@@ -19,7 +19,7 @@ export async function awaitRedis(redis: Redis, where: string, timeoutMs: number)
   const failed = new Promise<never>((_, reject) => {
     onError = (err: Error) => {
       lastError = redactText(err.message);
-      if (/WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username/i.test(err.message)) {
+      if (LOGIN_REFUSED.test(err.message)) {
         reject(new Error(`Redis at ${where} refused the login: ${lastError}`));
       }
     };
@@ -35,7 +35,7 @@ export async function awaitRedis(redis: Redis, where: string, timeoutMs: number)
   } catch (err) {
     const msg = redactText(err instanceof Error ? err.message : String(err));
     if (msg.startsWith(`Redis at ${where}`)) throw err;
-    if (/WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username/i.test(msg)) throw new Error(`Redis at ${where} refused the login: ${msg}`);
+    if (LOGIN_REFUSED.test(msg)) throw new Error(`Redis at ${where} refused the login: ${msg}`);
     throw new Error(`Redis at ${where} failed: ${msg}`);
   } finally {
     clearTimeout(timer);

@@ -9,6 +9,15 @@ import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Redis } from 'ioredis';
 
+/** A server's reply refusing the login or the user's rights (WRONGPASS, NOAUTH, NOPERM, ...). */
+export const LOGIN_REFUSED = /WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username/i;
+
+/** An error about the server's certificate: the server does speak TLS, the trust settings are off. */
+export function isCertificateError(err: unknown): boolean {
+  const code = String((err as { code?: unknown } | null)?.code ?? '');
+  return /CERT|SELF_SIGNED|UNABLE_TO|HOSTNAME|ALTNAME/.test(code) || /certificate/i.test(err instanceof Error ? err.message : String(err));
+}
+
 /** The server answered, and its answer shows the configuration is wrong for it. One line, password-free. */
 export class RedisMismatchError extends Error {
   override readonly name = 'RedisMismatchError';

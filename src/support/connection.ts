@@ -10,7 +10,7 @@
  * - a failed AUTH never carries the password in the error ioredis hands to callers and loggers.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { checkDb, closedEarlyMessage, notRedisMessage, PlainServerProbe, RedisMismatchError } from './connect-diagnosis.js';
+import { checkDb, closedEarlyMessage, isCertificateError, notRedisMessage, PlainServerProbe, RedisMismatchError } from './connect-diagnosis.js';
 import { redactText, redactUrl, scrubCommandError } from './redact.js';
 import { checkRedisUrl } from './redis-url.js';
 import { envTlsOptions } from './tls.js';
@@ -113,8 +113,7 @@ export async function connectChecked(url: string, extra: RedisOptions = {}): Pro
       ?? (!tls && !path ? await closedEarlyMessage(cause, host, port, where) : undefined);
     if (notRedis) throw new RedisMismatchError(notRedis);
     // A certificate complaint means the server does speak TLS: no plain probe then.
-    const certificateError = /CERT|SELF_SIGNED|UNABLE_TO|HOSTNAME|ALTNAME/.test(String((cause as { code?: unknown }).code ?? '')) || /certificate/i.test(String((cause as Error).message));
-    if (probe && !certificateError && await probe.check()) throw new RedisMismatchError(probe.message(where));
+    if (probe && !isCertificateError(cause) && await probe.check()) throw new RedisMismatchError(probe.message(where));
     const message = cause instanceof Error ? cause.message : String(cause);
     throw new RedisUnreachableError(redactText(message.split('\n')[0]!), cause);
   } finally {
