@@ -132,21 +132,27 @@ export async function runCompat(opts: RunOptions): Promise<{ results: ScenarioRe
     if (signal?.aborted) resolve('interrupted');
     signal?.addEventListener('abort', () => resolve('interrupted'), { once: true });
   });
+  /** What a finished (or failed) run leaves: nothing under the root, no connection. */
+  const cleanUp = async () => {
+    monitor.stop();
+    try {
+      await deleteKeys(redis, `${root}:*`);
+    } finally {
+      redis.disconnect();
+    }
+  };
   let outcome: 'done' | 'interrupted';
   try {
     outcome = await Promise.race([run.then(() => 'done' as const), interrupted]);
   } catch (err) {
-    monitor.stop();
-    redis.disconnect();
+    await cleanUp().catch(() => undefined); // the run's own error is the one to report
     throw err;
   }
   if (outcome === 'interrupted') {
     monitor.stop();
     throw new CompatInterruptedError(root, await removeAfterInterrupt(opts.redisUrl, redis, root, run));
   }
-  monitor.stop();
-  await deleteKeys(redis, `${root}:*`);
-  redis.disconnect();
+  await cleanUp();
   return { results, loadErrors: errors };
 }
 

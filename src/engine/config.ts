@@ -207,6 +207,7 @@ export function checkConcurrency(v: unknown, option: string, source: string): nu
   return n;
 }
 
+/** `name` when the one queue-name rule (src/wire/queue-name.ts) accepts it, else a ConfigError. */
 export function queueName(name: string, source: string): string {
   const problem = queueNameProblem(name);
   if (problem) throw new ConfigError('queues', source, problem);
