@@ -23,14 +23,10 @@
 require "json"
 require "cgi"
 require "sidekiq"
+require_relative "client_setup"
 require "sidekiq/api"
 require "sidekiq/web"
 require "rack/mock"
-
-Redis.silence_deprecations = true if Redis.respond_to?(:silence_deprecations=)
-
-REDIS_URL = ENV.fetch("REDIS_URL") { abort "compat/ruby/dead_ui.rb: REDIS_URL is not set" }
-Sidekiq.configure_client { |config| config.redis = {url: REDIS_URL} }
 
 def short(v)
   s = v.inspect

@@ -19,14 +19,8 @@
 
 require "json"
 require "sidekiq"
+require_relative "client_setup"
 
-# redis-rb 4.8 warns about calls Sidekiq 6.4.1 itself makes (brpop timeout, sadd); those
-# warnings are noise here, not wire behaviour.
-Redis.silence_deprecations = true if Redis.respond_to?(:silence_deprecations=)
-
-REDIS_URL = ENV.fetch("REDIS_URL") { abort "compat/ruby/jobs.rb: REDIS_URL is not set" }
-
-Sidekiq.configure_client { |config| config.redis = {url: REDIS_URL} }
 Sidekiq.configure_server do |config|
   config.redis = {url: REDIS_URL}
   if (avg = ENV["COMPAT_POLL_INTERVAL_AVERAGE"]) && !avg.empty?

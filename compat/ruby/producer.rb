@@ -24,13 +24,7 @@
 
 require "json"
 require "sidekiq"
-
-# redis-rb 4.8 warns about calls Sidekiq 6.4.1 itself makes (brpop timeout, sadd); those
-# warnings are noise here, not wire behaviour.
-Redis.silence_deprecations = true if Redis.respond_to?(:silence_deprecations=)
-
-REDIS_URL = ENV.fetch("REDIS_URL") { abort "compat/ruby/producer.rb: REDIS_URL is not set" }
-Sidekiq.configure_client { |config| config.redis = {url: REDIS_URL} }
+require_relative "client_setup"
 
 def job_item(op)
   item = {"class" => op.fetch("class"), "args" => op.fetch("args")}
