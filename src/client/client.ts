@@ -1,12 +1,9 @@
 /**
  * The producer: enqueues jobs that Sidekiq, Verk and Exq workers run as if their own client had
- * pushed them, by sending the same commands in the same order:
- *
- * - Sidekiq ≤ 7, immediate: `SADD queues <q>` then one `LPUSH queue:<q> <json>…` (pipelined, no
- *   MULTI, as Sidekiq ≥ 6.3 does); Sidekiq 8: one `SADD queues q1 q2…`, then one LPUSH per queue;
- * - scheduled (`at`/`in`): one `ZADD schedule <score> <json> [<score> <json>…]`, no SADD; the
- *   stored JSON has no `at` and no `enqueued_at`; the score is float seconds;
- * - Verk: `LPUSH` only (Verk never touches `queues`), `ZADD schedule <int seconds>` when scheduled.
+ * pushed them, by sending the same commands in the same order: the peer's dialect writes the job
+ * hash (`normalizeJob`) and the push plan (`Dialect.pushPlan`: e.g. Sidekiq ≤ 7's `SADD queues`
+ * + `LPUSH` per queue, Sidekiq 8's one SADD for the batch, Verk's lone LPUSH, one
+ * `ZADD schedule` for scheduled jobs); this class validates, sends, and batches.
  *
  * One round trip per call (per batch for bulk). Every job is validated and encoded before the
  * first command is sent, so bad input never reaches Redis.
@@ -14,8 +11,8 @@
 import type { Redis } from 'ioredis';
 import { type RedisTarget, closeConnection, openRedis } from '../support/connection.js';
 import {
-  DEFAULT_MAX_PAYLOAD_BYTES, KeyLayout, type JobSpec, type NormalizedJob, type Peer,
-  PEER_TRAITS, WireError, isPeer, normalizeJob, nowMs, scoreSeconds,
+  DEFAULT_MAX_PAYLOAD_BYTES, type Dialect, KeyLayout, type JobSpec, type NormalizedJob, type Peer, type PushCommand,
+  WireError, dialectFor, isPeer, normalizeJob, nowMs,
 } from '../wire/index.js';
 
 export interface ClientOptions {
@@ -54,6 +51,7 @@ export interface BulkSpec {
 export class Client {
   readonly peer: Peer;
   readonly keys: KeyLayout;
+  private readonly dialect: Dialect;
   private readonly redis: Redis;
   private readonly owned: boolean;
   private readonly maxBytes: number;
@@ -64,7 +62,8 @@ export class Client {
     const peer = opts.peer ?? 'sidekiq7';
     if (!isPeer(peer)) throw new WireError('invalid_option', `peer must be one of sidekiq6, sidekiq7, sidekiq8, verk, exq, got ${JSON.stringify(peer)}`, 'peer');
     this.peer = peer;
-    this.keys = new KeyLayout(opts.namespace ?? (peer === 'exq' ? 'exq' : undefined));
+    this.dialect = dialectFor(peer);
+    this.keys = new KeyLayout(opts.namespace ?? this.dialect.defaultNamespace);
     const { redis, owned } = openRedis(opts.redis);
     this.redis = redis;
     this.owned = owned;
@@ -159,54 +158,30 @@ export class Client {
   }
 
   /**
-   * Sends one batch with the commands the peer's client sends, in its order, in one round trip.
-   * A single immediate job (enqueue) writes its two commands back to back without an ioredis
-   * Pipeline (whose per-call cost doubled enqueue's CPU); a batch goes through one pipeline
-   * (one socket write for its commands).
+   * Sends one batch with the commands the peer's client sends, in its order (the dialect's push
+   * plan), in one round trip. A single immediate job (enqueue) writes its commands back to back
+   * without an ioredis Pipeline (whose per-call cost doubled enqueue's CPU); a batch goes through
+   * one pipeline (one socket write for its commands).
    */
+  private send(c: PushCommand): Promise<unknown> {
+    return this.redis.call(c.name, c.key, ...c.args);
+  }
+
   private async push(jobs: NormalizedJob[]): Promise<void> {
-    const traits = PEER_TRAITS[this.peer];
+    const plan = this.dialect.pushPlan(jobs, this.keys);
     if (jobs.length === 1 && jobs[0]!.runAtMs === undefined) {
-      const j = jobs[0]!;
-      const key = this.keys.queue(j.queue);
-      if (!traits.addsToQueuesSet) {
-        await this.redis.lpush(key, j.payload);
-        return;
-      }
-      // SADD then LPUSH, issued back to back: both are written before either reply is awaited, so
-      // the job costs one round trip. Two plain writes, measured against the alternatives on
-      // 2026-12-03 (40,000 jobs, variants interleaved per 1,000): corked into one writev, 85-94
-      // µs per job against 75-83, with more client CPU; both commands' bytes joined into one
-      // write (through sendCommand's stream argument), 1-2 µs less CPU but slower per job.
-      await Promise.all([this.redis.sadd(this.keys.queues, j.queue), this.redis.lpush(key, j.payload)]);
+      // SADD then LPUSH (or the list push alone), issued back to back: both are written before
+      // either reply is awaited, so the job costs one round trip. Two plain writes, measured
+      // against the alternatives on 2026-12-03 (40,000 jobs, variants interleaved per 1,000):
+      // corked into one writev, 85-94 µs per job against 75-83, with more client CPU; both
+      // commands' bytes joined into one write (through sendCommand's stream argument), 1-2 µs
+      // less CPU but slower per job.
+      if (plan.length === 1) await this.send(plan[0]!);
+      else await Promise.all(plan.map((c) => this.send(c)));
       return;
     }
-    const now = jobs.filter((j) => j.runAtMs === undefined);
-    const later = jobs.filter((j) => j.runAtMs !== undefined);
-    const byQueue = new Map<string, string[]>();
-    for (const j of now) {
-      const list = byQueue.get(j.queue);
-      if (list) list.push(j.payload);
-      else byQueue.set(j.queue, [j.payload]);
-    }
     const pipe = this.redis.pipeline();
-    if (this.peer === 'sidekiq8' && byQueue.size > 0) {
-      pipe.sadd(this.keys.queues, ...byQueue.keys());
-      for (const [q, payloads] of byQueue) pipe.lpush(this.keys.queue(q), ...payloads);
-    } else {
-      for (const [q, payloads] of byQueue) {
-        if (traits.addsToQueuesSet) pipe.sadd(this.keys.queues, q);
-        pipe.lpush(this.keys.queue(q), ...payloads);
-      }
-    }
-    if (later.length > 0) {
-      const args: string[] = [];
-      for (const j of later) {
-        const ms = j.runAtMs!;
-        args.push(traits.family === 'verk' ? String(Math.floor(ms / 1000)) : scoreSeconds(ms), j.payload);
-      }
-      pipe.zadd(this.keys.schedule, ...args);
-    }
+    for (const c of plan) pipe.call(c.name, c.key, ...c.args);
     const results = await pipe.exec();
     for (const [err] of results ?? []) if (err) throw err;
   }

@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { logText } from './log-text.js';
 import { describeThrown } from '../support/thrown-value.js';
+import type { FailureOutcome } from '../wire/index.js';
 
 export interface JobEventBase {
   queue: string;
@@ -31,7 +32,7 @@ export interface EngineEvents {
     /** The error's message as recorded (whole; the entry keeps the first 10,000 characters). */
     errorMessage: string;
     /** What happened to the job: retry, dead, or dropped. */
-    outcome: 'retry' | 'dead' | 'drop';
+    outcome: FailureOutcome['kind'];
   };
   'queue:running': { queue: string };
   'queue:pausing': { queue: string };

@@ -111,10 +111,14 @@ export class TickBatch {
         scripts.fail(pipe, { inProgress: inProgressKey, target: keys.retry }, {
           raw, entry: o.payload, score: o.scoreSeconds, trimBelow: '', keep: 0,
         });
-      } else {
+      } else if (o.kind === 'dead') {
         scripts.fail(pipe, { inProgress: inProgressKey, target: keys.dead }, {
           raw, entry: o.payload, score: o.scoreSeconds, ...deadTrim(config, o.limits, Number(o.scoreSeconds) * 1000),
         });
+      } else {
+        // No dialect writes a failed list yet; the one that does (Resque) brings its atomic
+        // RPUSH + LREM script with it. Failing loudly beats writing it non-atomically.
+        throw new Error(`no writer for a '${o.kind}' failure destination (the dialect that returns it must add one)`);
       }
     }
     this.others = [];

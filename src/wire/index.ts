@@ -27,3 +27,8 @@ export {
   SCHEMA_DOCUMENTS, type SchemaName, type ShapeError, type ShapeView, type WrittenJob, type ReadableJob,
 } from './schemas.js';
 export type * from './generated/schema-types.js';
+export {
+  DIALECTS, DETECTION_ORDER, dialectFor, detectedDialect,
+  type Dialect, type FailureContext as DialectFailureContext, type JobDraft, type ListEnd, type PlannedJob, type ProcessInfoInput,
+  type ProcessRegistry, type PushCommand, type QueueEnds, type SidekiqProcessLayout,
+} from './dialects/index.js';

@@ -8,10 +8,11 @@
  * field and what was expected; nothing invalid gets as far as Redis.
  */
 import { WireError } from './errors.js';
-import { JsonNumber, JsonObject, type JsonValue, describe, fromNative, stringifyJson } from './json.js';
-import { PEER_TRAITS, type Peer, newJid } from './peers.js';
+import { type Dialect, dialectFor } from './dialects/index.js';
+import { type JsonObject, type JsonValue, describe, fromNative, stringifyJson } from './json.js';
+import type { Peer } from './peers.js';
 import { queueNameProblem } from './queue-name.js';
-import { isEpochMilliseconds, nowMs, timestampToken } from './timestamps.js';
+import { isEpochMilliseconds, nowMs } from './timestamps.js';
 
 /** What a caller enqueues. Extra keys are Sidekiq options merged into the payload (Sidekiq peers only). */
 export interface JobSpec {
@@ -83,7 +84,7 @@ function className(spec: JobSpec): string {
 }
 
 /** Resolves `at`/`in` to epoch ms, or undefined for an immediate push. */
-function runAt(spec: JobSpec, now: number, peer: Peer): number | undefined {
+function runAt(spec: JobSpec, now: number, dialect: Dialect): number | undefined {
   if (spec.at !== undefined && spec.in !== undefined) fail('at', "give either 'at' or 'in', not both");
   if (spec.in !== undefined) {
     if (typeof spec.in !== 'number' || !Number.isFinite(spec.in)) fail('in', `in must be a number of seconds, got ${describe(spec.in)}`);
@@ -96,7 +97,7 @@ function runAt(spec: JobSpec, now: number, peer: Peer): number | undefined {
   else return fail('at', `at must be a Date or an epoch timestamp (number), got ${describe(spec.at)}`);
   if (Number.isNaN(ms)) fail('at', 'at must be a valid Date, got an invalid Date');
   // Verk.schedule enqueues at once when the time is at least 1 s in the past.
-  if (peer === 'verk' && ms <= now - 1000) return undefined;
+  if (dialect.pastScheduleEnqueuesNow && ms <= now - 1000) return undefined;
   return ms;
 }
 
@@ -121,69 +122,13 @@ export function normalizeJob(spec: JobSpec, peer: Peer, opts: NormalizeOptions =
   if (spec.tags !== undefined && !Array.isArray(spec.tags)) fail('tags', `tags must be an array, got ${describe(spec.tags)}`);
   const retry = retrySetting(spec);
   const now = opts.now ?? nowMs();
-  const runAtMs = runAt(spec, now, peer);
-  const jid = spec.jid ?? newJid(peer);
-  const traits = PEER_TRAITS[peer];
+  const dialect = dialectFor(peer);
+  const runAtMs = runAt(spec, now, dialect);
+  const jid = spec.jid ?? dialect.newJid();
   const extras = Object.keys(spec).filter((k) => !RESERVED.has(k) && spec[k] !== undefined);
-
-  let doc: JsonObject;
-  if (traits.family === 'sidekiq') {
-    // Key order as Sidekiq's `defaults.merge(item)` writes it: the defaults (retry, queue) keep
-    // their positions, the caller's keys follow in the caller's order (so `{ args, class }` is
-    // written args-first, as perform_async does), then jid, created_at and enqueued_at are added
-    // when absent (`||=`), in that order. A scheduled job gets no enqueued_at.
-    doc = JsonObject.from([
-      ['retry', typeof retry === 'number' ? new JsonNumber(String(retry)) : retry],
-      ['queue', queue],
-    ]);
-    const enqueuedAt = timestampToken(now, traits.timeUnit);
-    for (const k of Object.keys(spec)) {
-      if (spec[k] === undefined || k === 'retry' || k === 'queue' || k === 'at' || k === 'in') continue;
-      if (k === 'class') doc.set('class', cls);
-      else if (k === 'args') doc.set('args', args);
-      else if (k === 'jid') doc.set('jid', jid);
-      else if (k === 'enqueued_at') {
-        if (runAtMs === undefined) doc.set('enqueued_at', enqueuedAt);
-      } else doc.set(k, fromNative(spec[k], k));
-    }
-    if (!doc.has('jid')) doc.set('jid', jid);
-    if (!doc.has('created_at')) doc.set('created_at', timestampToken(opts.createdAt ?? now, traits.timeUnit));
-    if (runAtMs === undefined) doc.set('enqueued_at', enqueuedAt);
-  } else {
-    if (extras.length > 0) {
-      fail(extras[0]!, `option '${extras[0]}' is not part of ${peer === 'verk' ? "Verk's" : "Exq's"} job format (it would be dropped by the peer)`);
-    }
-    if (peer === 'verk') {
-      // Verk: exactly 13 keys in alphabetical order, args as a JSON string, integer seconds.
-      const maxRetry = typeof retry === 'number' ? retry : retry === false ? 0 : runAtMs === undefined ? (opts.verkMaxRetryCount ?? 25) : null;
-      doc = JsonObject.from([
-        ['args', stringifyJson(args)],
-        ['class', cls],
-        ['created_at', null],
-        ['enqueued_at', runAtMs === undefined ? timestampToken(now, 'int_s') : null],
-        ['error_backtrace', null],
-        ['error_message', null],
-        ['failed_at', null],
-        ['finished_at', null],
-        ['jid', jid],
-        ['max_retry_count', maxRetry === null ? null : new JsonNumber(String(maxRetry))],
-        ['queue', queue],
-        ['retried_at', null],
-        ['retry_count', new JsonNumber('0')],
-      ]);
-    } else {
-      // Exq: alphabetical, retry as an integer limit, enqueued_at = the run time for scheduled jobs.
-      const maxRetry = typeof retry === 'number' ? retry : retry ? 25 : 0;
-      doc = JsonObject.from([
-        ['args', args],
-        ['class', cls],
-        ['enqueued_at', timestampToken(runAtMs ?? now, 'float_s')],
-        ['jid', jid],
-        ['queue', queue],
-        ['retry', new JsonNumber(String(maxRetry))],
-      ]);
-    }
-  }
+  const doc = dialect.writeJob({
+    spec, className: cls, args, queue, jid, retry, now, runAtMs, createdAt: opts.createdAt, extras, verkMaxRetryCount: opts.verkMaxRetryCount,
+  });
   const job: NormalizedJob = { peer, queue, jid, payload: stringifyJson(doc), doc };
   if (runAtMs !== undefined) job.runAtMs = runAtMs;
   return job;

@@ -1,17 +1,19 @@
 /**
- * The peers kiqgate speaks with, and what differs between them on the wire.
- * One table, so a difference is stated once and looked up everywhere.
+ * The peers kiqgate speaks with, and what differs between them on the wire. Each peer is a
+ * dialect module under dialects/; this file names them and keeps the table of their traits
+ * (PEER_TRAITS), read from the dialects themselves.
  */
-import { randomFillSync, randomUUID } from 'node:crypto';
+import { DIALECTS, dialectFor } from './dialects/index.js';
 import type { TimeUnit } from './timestamps.js';
 
 /** A target or source dialect: the runtime and version that writes or reads a payload. */
 export type Peer = 'sidekiq6' | 'sidekiq7' | 'sidekiq8' | 'verk' | 'exq';
 
-export const PEERS: readonly Peer[] = ['sidekiq6', 'sidekiq7', 'sidekiq8', 'verk', 'exq'];
+export const PEERS: readonly Peer[] = DIALECTS.map((d) => d.peer);
 
 export interface PeerTraits {
-  readonly family: 'sidekiq' | 'verk' | 'exq';
+  /** The runtime, as fixtures name their system (`sidekiq`, `verk`, `exq`). */
+  readonly family: string;
   /**
    * The release line of that family this dialect is: leading version components, `x` for any
    * (`6.x` is every 6.*, `1.7` is every 1.7.*). What the compat suite holds a fixture's
@@ -35,59 +37,13 @@ export interface PeerTraits {
   readonly deadTimeoutSeconds: number;
 }
 
-export const PEER_TRAITS: Readonly<Record<Peer, PeerTraits>> = {
-  sidekiq6: { family: 'sidekiq', versions: '6.x', timeUnit: 'float_s', firstRetryCount: 0, addsToQueuesSet: true, beatSeconds: 5, workKeySuffix: ':workers', backtraceBase64: 'mime', deadMaxJobs: 10_000, deadTimeoutSeconds: 15_552_000 },
-  sidekiq7: { family: 'sidekiq', versions: '7.x', timeUnit: 'float_s', firstRetryCount: 0, addsToQueuesSet: true, beatSeconds: 10, workKeySuffix: ':work', backtraceBase64: 'strict', deadMaxJobs: 10_000, deadTimeoutSeconds: 15_552_000 },
-  sidekiq8: { family: 'sidekiq', versions: '8.x', timeUnit: 'int_ms', firstRetryCount: 0, addsToQueuesSet: true, beatSeconds: 10, workKeySuffix: ':work', backtraceBase64: 'strict', deadMaxJobs: 10_000, deadTimeoutSeconds: 15_552_000 },
-  verk: { family: 'verk', versions: '1.7', timeUnit: 'int_s', firstRetryCount: 1, addsToQueuesSet: false, beatSeconds: 30, workKeySuffix: ':work', backtraceBase64: 'text', deadMaxJobs: 100, deadTimeoutSeconds: 604_800 },
-  exq: { family: 'exq', versions: '0.23', timeUnit: 'float_s', firstRetryCount: 1, addsToQueuesSet: true, beatSeconds: 5, workKeySuffix: ':workers', backtraceBase64: 'text', deadMaxJobs: 10_000, deadTimeoutSeconds: 15_552_000 },
-};
+export const PEER_TRAITS: Readonly<Record<Peer, PeerTraits>> = Object.fromEntries(DIALECTS.map((d) => [d.peer, d.traits])) as Record<Peer, PeerTraits>;
 
 export function isPeer(v: unknown): v is Peer {
   return typeof v === 'string' && (PEERS as readonly string[]).includes(v);
 }
 
-// CSPRNG bytes drawn in blocks: one randomFillSync per 4 KiB instead of a syscall-backed call
-// per jid (a per-call randomBytes(12) was a fifth of a one-at-a-time enqueue's CPU).
-const POOL = Buffer.alloc(4096);
-let poolOffset = POOL.length;
-
-function randomSlice(n: number): Buffer {
-  if (poolOffset + n > POOL.length) {
-    randomFillSync(POOL);
-    poolOffset = 0;
-  }
-  const out = POOL.subarray(poolOffset, poolOffset + n);
-  poolOffset += n;
-  return out;
-}
-
-// The same CSPRNG bytes for Sidekiq's hex jids, hex-encoded a block at a time: one hex
-// conversion per 2 KiB of random bytes instead of a Buffer slice and conversion per jid.
-let hexPool = '';
-let hexOffset = 0;
-
-function randomHex(chars: number): string {
-  if (hexOffset + chars > hexPool.length) {
-    hexPool = randomSlice(2048).toString('hex');
-    hexOffset = 0;
-  }
-  const out = hexPool.slice(hexOffset, hexOffset + chars);
-  hexOffset += chars;
-  return out;
-}
-
 /** A new job id in the peer's own shape, from a CSPRNG. */
 export function newJid(peer: Peer): string {
-  switch (PEER_TRAITS[peer].family) {
-    case 'sidekiq':
-      return randomHex(24); // SecureRandom.hex(12): 24 lowercase hex
-    case 'verk': {
-      // Verk: 8 random bytes as two unsigned 32-bit big-endian integers, printed in decimal, concatenated.
-      const b = randomSlice(8);
-      return `${b.readUInt32BE(0)}${b.readUInt32BE(4)}`;
-    }
-    case 'exq':
-      return randomUUID();
-  }
+  return dialectFor(peer).newJid();
 }

@@ -24,6 +24,7 @@ import type {
   JobExq, JobExqReadable, JobSidekiq, JobSidekiq8, JobSidekiqReadable, JobVerk, JobVerkReadable,
   ProcessInfoSidekiq, RetryFieldsSidekiq, WorkEntrySidekiq,
 } from './generated/schema-types.js';
+import { dialectFor } from './dialects/index.js';
 import type { Peer } from './peers.js';
 
 /** Every schema document, by file name without `.json`. */
@@ -38,15 +39,6 @@ export const SCHEMA_DOCUMENTS = {
 } as const satisfies Record<string, AnySchemaObject>;
 
 export type SchemaName = keyof typeof SCHEMA_DOCUMENTS;
-
-/** Which job schema describes each peer's payloads (Sidekiq 6 and 7 write the same hash). */
-const JOB_SCHEMA: Readonly<Record<Peer, SchemaName>> = {
-  sidekiq6: 'job.sidekiq',
-  sidekiq7: 'job.sidekiq',
-  sidekiq8: 'job.sidekiq8',
-  verk: 'job.verk',
-  exq: 'job.exq',
-};
 
 /** A job hash as each peer writes it. */
 export interface WrittenJob { sidekiq6: JobSidekiq; sidekiq7: JobSidekiq; sidekiq8: JobSidekiq8; verk: JobVerk; exq: JobExq }
@@ -65,7 +57,7 @@ export interface ShapeError {
 
 /** The JSON Schema document of a peer's job hash (Sidekiq 6 and 7 share `job.sidekiq`). */
 export function schemaFor(peer: Peer): AnySchemaObject {
-  return SCHEMA_DOCUMENTS[JOB_SCHEMA[peer]];
+  return SCHEMA_DOCUMENTS[dialectFor(peer).schemas.written];
 }
 
 let ajv: Ajv2020 | undefined;
@@ -94,9 +86,9 @@ export function validatorFor(name: SchemaName, fragment = ''): ValidateFunction 
   return v;
 }
 
-/** Sidekiq 8's consumer reads what 7's does, so its readable view is job.sidekiq.json's. */
+/** The schema of a peer's job in a view (Sidekiq 8's consumer reads what 7's does: job.sidekiq). */
 function jobSchemaName(peer: Peer, view: ShapeView): SchemaName {
-  return view === 'readable' && peer === 'sidekiq8' ? 'job.sidekiq' : JOB_SCHEMA[peer];
+  return dialectFor(peer).schemas[view === 'readable' ? 'readable' : 'written'];
 }
 
 /**

@@ -1,0 +1,40 @@
+/**
+ * The dialects kiqgate speaks, one module each. Adding a runtime is one more module
+ * implementing {@link Dialect} and one more line in DIALECTS (and, when its hashes need telling
+ * apart, in DETECTION_ORDER).
+ */
+import type { Peer } from '../peers.js';
+import type { Dialect } from './dialect.js';
+import { exq } from './exq.js';
+import { sidekiq6, sidekiq7, sidekiq8 } from './sidekiq.js';
+import { verk } from './verk.js';
+
+export type * from './dialect.js';
+
+/** Every dialect, in the order PEERS lists them. */
+export const DIALECTS: readonly Dialect[] = [sidekiq6, sidekiq7, sidekiq8, verk, exq];
+
+/**
+ * The order a parsed hash is offered to the dialects' `detects`; the first that says yes wrote
+ * it. The most distinctive shapes come first (Verk's string args, Exq's fields), then Sidekiq 8's
+ * millisecond timestamps, Sidekiq ≤ 7.2.0's MIME backtrace, and Sidekiq 7 as the fallback.
+ */
+export const DETECTION_ORDER: readonly Dialect[] = [verk, exq, sidekiq8, sidekiq6, sidekiq7];
+
+const BY_PEER = new Map<Peer, Dialect>(DIALECTS.map((d) => [d.peer, d]));
+
+/** The dialect of a peer name. */
+export function dialectFor(peer: Peer): Dialect {
+  const d = BY_PEER.get(peer);
+  if (!d) throw new Error(`no dialect for peer ${JSON.stringify(peer)}`);
+  return d;
+}
+
+/** The dialect that wrote a parsed job hash (see DETECTION_ORDER). */
+export function detectedDialect(job: Readonly<Record<string, unknown>>): Dialect {
+  for (const d of DETECTION_ORDER) if (d.detects(job)) return d;
+  return DETECTION_ORDER[DETECTION_ORDER.length - 1]!;
+}
+
+export { exq, sidekiq6, sidekiq7, sidekiq8, verk };
+export { encodeBacktrace } from './failure-rules.js';
