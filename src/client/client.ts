@@ -12,7 +12,7 @@ import type { Redis } from 'ioredis';
 import { type RedisTarget, closeConnection, openRedis } from '../support/connection.js';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES, type Dialect, KeyLayout, type JobSpec, type NormalizedJob, type Peer, type PushCommand,
-  WireError, dialectFor, isPeer, normalizeJob, nowMs,
+  PEERS, WireError, dialectFor, isPeer, normalizeJob, nowMs,
 } from '../wire/index.js';
 
 export interface ClientOptions {
@@ -60,7 +60,7 @@ export class Client {
 
   constructor(opts: ClientOptions = {}) {
     const peer = opts.peer ?? 'sidekiq7';
-    if (!isPeer(peer)) throw new WireError('invalid_option', `peer must be one of sidekiq6, sidekiq7, sidekiq8, verk, exq, got ${JSON.stringify(peer)}`, 'peer');
+    if (!isPeer(peer)) throw new WireError('invalid_option', `peer must be one of ${PEERS.join(', ')}, got ${JSON.stringify(peer)}`, 'peer');
     this.peer = peer;
     this.dialect = dialectFor(peer);
     this.keys = new KeyLayout(opts.namespace ?? this.dialect.defaultNamespace);

@@ -3,7 +3,7 @@
  * exercised as fully as a shipped one): the job payloads it holds, the pushes its producer made,
  * the jobs left queued, and the retry/dead/schedule entries the peer wrote.
  */
-import { type DecodedJob, decodeJob } from '../wire/index.js';
+import { type DecodedJob, decodeJob, dialectOfRelease } from '../wire/index.js';
 import { type Fixture, type FixtureCommand, type FixtureState, valueBytes, valueText } from './fixture.js';
 
 /** One job payload seen in a fixture, as bytes, with where it was seen. */
@@ -87,10 +87,11 @@ export interface ProducerPush {
  * the script made). Retry and dead writes, requeues (RPUSH) and moves are not pushes.
  */
 export function producerPushes(f: Fixture): ProducerPush[] {
-  const system = f.system.toLowerCase();
-  const source = system === 'exq' ? (f.lua_commands ?? []) : f.commands;
-  // Sidekiq's client always sends SADD queues before its LPUSH; a lone LPUSH is not a client push.
-  const loneLpushIsPush = system === 'verk';
+  const dialect = dialectOfRelease(f.system, f.version);
+  const source = dialect?.pushesThroughScript ? (f.lua_commands ?? []) : f.commands;
+  // A client that sends SADD queues before its LPUSH (Sidekiq's) never sends a lone LPUSH; one
+  // that never touches `queues` (Verk's) pushes with the LPUSH alone.
+  const loneLpushIsPush = dialect !== undefined && !dialect.traits.addsToQueuesSet;
   const pushes: ProducerPush[] = [];
   let open: ProducerPush | undefined;
   for (const c of source) {

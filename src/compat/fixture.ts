@@ -5,7 +5,7 @@
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { PEERS, PEER_TRAITS, type Peer } from '../wire/index.js';
+import { DIALECTS, type Peer, dialectOfRelease } from '../wire/index.js';
 
 export type FixtureValue = string | { base64: string };
 export interface FixtureCommand { t: number; db?: number; argv: FixtureValue[] }
@@ -82,15 +82,9 @@ export function findFixtureFiles(dir: string): string[] {
 }
 
 /** Whether `version` is on the release line `line` (`6.x`: any 6.*; `1.7`: any 1.7.*). */
-function onLine(version: string, line: string): boolean {
-  const have = version.split('.');
-  return line.split('.').every((part, i) => part === 'x' || have[i] === part);
-}
-
-/** The dialect that system/version writes (from PEER_TRAITS), or undefined when kiqgate does not speak it. */
+/** The dialect that system/version writes, or undefined when kiqgate does not speak it. */
 export function peerFor(system: string, version: string): Peer | undefined {
-  const family = system.toLowerCase();
-  return PEERS.find((p) => PEER_TRAITS[p].family === family && onLine(version, PEER_TRAITS[p].versions));
+  return dialectOfRelease(system, version)?.peer;
 }
 
 /** The dialect a fixture's system/version writes, or undefined for a system or version kiqgate does not speak. */
@@ -98,14 +92,11 @@ export function expectedPeer(f: Fixture): Peer | undefined {
   return peerFor(f.system, f.version);
 }
 
-/** What kiqgate speaks, from PEER_TRAITS: `sidekiq 6.x/7.x/8.x, verk 1.7, exq 0.23`. */
+/** What kiqgate speaks, from the dialects' release lines: `sidekiq 6.x/7.x/8.x, verk 1.7, exq 0.23`. */
 export function spokenSystems(): string {
   const lines = new Map<string, string[]>();
-  for (const p of PEERS) {
-    const { family, versions } = PEER_TRAITS[p];
-    lines.set(family, [...(lines.get(family) ?? []), versions]);
-  }
-  return [...lines].map(([family, versions]) => `${family} ${versions.join('/')}`).join(', ');
+  for (const { traits } of DIALECTS) lines.set(traits.family, [...(lines.get(traits.family) ?? []), traits.versions]);
+  return [...lines].map(([system, versions]) => `${system} ${versions.join('/')}`).join(', ');
 }
 
 /** How FORMAT.md's systems are spelled in a message. */

@@ -11,14 +11,14 @@ import type { RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { closest } from '../support/did-you-mean.js';
 import { TLS_ENV } from '../support/tls.js';
-import { newJid, queueNameProblem } from '../wire/index.js';
+import { PEERS, type Peer, dialectFor, isPeer, newJid, queueNameProblem } from '../wire/index.js';
 import type { HandlerTable } from './registry.js';
 
+/** The Sidekiq versions (kept for the API: a Sidekiq peer is one `peer` value among others). */
 export type SidekiqPeer = 'sidekiq6' | 'sidekiq7' | 'sidekiq8';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-const SIDEKIQ_PEERS: readonly SidekiqPeer[] = ['sidekiq6', 'sidekiq7', 'sidekiq8'];
 
 /** What a caller may pass to `new Worker(...)`. Every field is optional. */
 export interface WorkerOptions {
@@ -34,7 +34,10 @@ export interface WorkerOptions {
   generateNodeId?: boolean;
   /** Verk node heartbeat period in ms (default 30000). */
   heartbeatMs?: number;
-  /** Whether to write Sidekiq's process heartbeat (`processes`, `<identity>`); default true. */
+  /**
+   * Whether to write Sidekiq's process heartbeat (`processes`, `<identity>`); default true when
+   * `peer` is a Sidekiq version (whose tools read it), false otherwise (true is then refused).
+   */
   sidekiqHeartbeat?: boolean;
   /** Average schedule/retry poll interval in ms (default 5000, jittered ±50%). */
   pollIntervalMs?: number;
@@ -57,9 +60,14 @@ export interface WorkerOptions {
    * job, Sidekiq's and Exq's 180 days otherwise); a value set here applies to every job.
    */
   deadTimeoutSeconds?: number;
-  /** Which Sidekiq version's process layout to write (default sidekiq7). */
-  peer?: SidekiqPeer;
-  /** Key prefix (`<ns>:`), as redis-namespace wrote it for Sidekiq 6. */
+  /**
+   * The runtime this worker stands in for (default sidekiq7): it decides what the worker writes,
+   * whoever produced the job: the failure entry's shape and destination, the dead-set limits,
+   * the process registry (Sidekiq's heartbeat layout of that version), and the default
+   * namespace (Exq's `exq`). Jobs of every dialect are read whatever the setting.
+   */
+  peer?: Peer;
+  /** Key prefix (`<ns>:`), as redis-namespace wrote it for Sidekiq 6; default the peer's (Exq: `exq`). */
   namespace?: string;
   /** A pino logger (default: a JSON logger on stdout at `logLevel`). */
   logger?: Logger;
@@ -101,7 +109,7 @@ export interface WorkerConfig {
   /** The configured dead-set limits; undefined = not configured: the job's dialect's limit applies. */
   deadMaxJobs: number | undefined;
   deadTimeoutSeconds: number | undefined;
-  peer: SidekiqPeer;
+  peer: Peer;
   namespace: string | undefined;
   logLevel: LogLevel;
   jobLogLevels: { start: LogLevel; done: LogLevel; fail: LogLevel };
@@ -280,10 +288,8 @@ function checkLayer(layer: Record<string, unknown>, source: string, strictKeys: 
       case 'maxRetries': case 'maxPayloadBytes':
         out[k] = positiveInt(v, k, source, 0); break;
       case 'peer':
-        if (typeof v !== 'string' || !(SIDEKIQ_PEERS as readonly string[]).includes(v)) {
-          throw new ConfigError(k, source, `expected one of ${SIDEKIQ_PEERS.join(', ')}, got ${JSON.stringify(v)}`);
-        }
-        out.peer = v as SidekiqPeer;
+        if (!isPeer(v)) throw new ConfigError(k, source, `expected one of ${PEERS.join(', ')}, got ${JSON.stringify(v)}`);
+        out.peer = v;
         break;
       case 'logLevel': out.logLevel = level(v, k, source); break;
       case 'jobLogLevels': {
@@ -414,21 +420,27 @@ export function resolveConfig(layers: { api?: WorkerOptions; file?: string; env?
     throw new ConfigError('nodeId', 'merged options', 'a fixed nodeId and generateNodeId cannot both be set');
   }
   const jl = m.jobLogLevels ?? {};
+  const peer = m.peer ?? 'sidekiq7';
+  const dialect = dialectFor(peer);
+  const sidekiqRegistry = dialect.processRegistry.kind === 'sidekiq';
+  if (m.sidekiqHeartbeat && !sidekiqRegistry) {
+    throw new ConfigError('sidekiqHeartbeat', 'merged options', `peer ${peer} does not read Sidekiq's process heartbeat; leave sidekiqHeartbeat unset or false, or use a Sidekiq peer`);
+  }
   return {
     redis: m.redis,
     queues: new Map(Object.entries(m.queues ?? { default: 10 })),
     nodeId: m.nodeId ?? (m.generateNodeId ? newJid('verk') : DEFAULT_NODE_ID),
     generateNodeId: m.generateNodeId ?? false,
     heartbeatMs: m.heartbeatMs ?? 30_000,
-    sidekiqHeartbeat: m.sidekiqHeartbeat ?? true,
+    sidekiqHeartbeat: m.sidekiqHeartbeat ?? sidekiqRegistry,
     pollIntervalMs: m.pollIntervalMs ?? 5_000,
     shutdownTimeoutMs: m.shutdownTimeoutMs ?? 25_000,
     maxRetries: m.maxRetries ?? 25,
     // Kept undefined until a dead entry is written: the default depends on the job's dialect.
     deadMaxJobs: m.deadMaxJobs,
     deadTimeoutSeconds: m.deadTimeoutSeconds,
-    peer: m.peer ?? 'sidekiq7',
-    namespace: m.namespace,
+    peer,
+    namespace: m.namespace ?? dialect.defaultNamespace,
     logLevel: m.logLevel ?? 'info',
     jobLogLevels: { start: jl.start ?? 'debug', done: jl.done ?? 'info', fail: jl.fail ?? 'warn' },
     processing: m.processing ?? true,

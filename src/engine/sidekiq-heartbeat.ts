@@ -22,16 +22,13 @@
 import type { Redis } from 'ioredis';
 import { basename } from 'node:path';
 import type { Logger } from 'pino';
-import { PEER_TRAITS, floatSeconds, nowMs, type Peer } from '../wire/index.js';
+import { type SidekiqProcessLayout, dialectFor, floatSeconds, nowMs, orderedJson } from '../wire/index.js';
 import type { EngineService, EngineView, RunningJob } from './engine-view.js';
 import { Periodic } from './periodic.js';
 import { processHostname } from './process-identity.js';
 
 /** TTL of `<id>` and `<id>:work`, in seconds (Sidekiq's, every version). */
 const PROCESS_TTL_SECONDS = 60;
-
-/** The `version` a 7.x/8.x `info` carries: the release whose layout kiqgate writes. */
-const EMULATED_VERSION: Partial<Record<Peer, string>> = { sidekiq7: '7.3.10', sidekiq8: '8.1.7' };
 
 export interface SidekiqHeartbeatOptions {
   /** Beat period; Sidekiq's BEAT_PAUSE for the peer by default (5 s for 6.x, 10 s after). */
@@ -40,11 +37,6 @@ export interface SidekiqHeartbeatOptions {
   tag?: string;
   /** `labels` in `info`. */
   labels?: string[];
-}
-
-/** A JSON object whose keys keep the given order (a JS object would move integer-like keys). */
-function orderedJson(entries: ReadonlyArray<readonly [string, string]>): string {
-  return `{${entries.map(([k, raw]) => `${JSON.stringify(k)}:${raw}`).join(',')}}`;
 }
 
 /** One entry of the work hash: `{"queue":…,"payload":"<raw job JSON>","run_at":<int s>}`. */
@@ -58,7 +50,7 @@ export function workEntry(job: RunningJob): string {
 }
 
 export class SidekiqHeartbeat implements EngineService {
-  private readonly peer: Peer;
+  private readonly layout: SidekiqProcessLayout;
   private readonly beatMs: number;
   private readonly tag: string;
   private readonly labels: string[];
@@ -71,14 +63,14 @@ export class SidekiqHeartbeat implements EngineService {
     private readonly view: EngineView,
     opts: SidekiqHeartbeatOptions = {},
   ) {
-    this.peer = view.peer;
-    const traits = PEER_TRAITS[this.peer];
-    if (traits.family !== 'sidekiq') {
-      throw new Error(`SidekiqHeartbeat writes a Sidekiq layout; peer '${this.peer}' is not a Sidekiq version`);
+    const registry = dialectFor(view.peer).processRegistry;
+    if (registry.kind !== 'sidekiq') {
+      throw new Error(`SidekiqHeartbeat writes a Sidekiq layout; peer '${view.peer}' is not a Sidekiq version`);
     }
-    this.beatMs = opts.beatMs ?? traits.beatSeconds * 1000;
+    this.layout = registry.layout;
+    this.beatMs = opts.beatMs ?? this.layout.beatSeconds * 1000;
     if (!(this.beatMs > 0)) throw new Error(`beatMs must be a positive number, got ${String(opts.beatMs)}`);
-    this.tag = opts.tag ?? (this.peer === 'sidekiq8' ? basename(process.cwd()) : '');
+    this.tag = opts.tag ?? (this.layout.defaultTag === 'cwd-name' ? basename(process.cwd()) : '');
     this.labels = opts.labels ?? [];
     this.log = view.logger.child({ service: 'sidekiq-heartbeat', identity: view.identity });
     this.ticker = new Periodic(this.beatMs, () => this.beatOnce(), (err) => this.log.error({ err }, 'heartbeat failed'));
@@ -117,40 +109,14 @@ export class SidekiqHeartbeat implements EngineService {
 
   /** The `info` JSON, fields in the peer version's order. */
   info(): string {
-    const queues = [...new Set(this.view.queues())];
-    const concurrency = this.view.concurrency();
-    const weights = orderedJson(queues.map((q) => [q, '0'] as const)); // 0 = strict order
-    const head: [string, string][] = [
-      ['hostname', JSON.stringify(processHostname())],
-      ['started_at', floatSeconds(this.startedAtMs)],
-      ['pid', String(process.pid)],
-      ['tag', JSON.stringify(this.tag)],
-    ];
-    const tail: [string, string][] = [
-      ['labels', JSON.stringify(this.labels)],
-      ['identity', JSON.stringify(this.view.identity)],
-    ];
-    switch (this.peer) {
-      case 'sidekiq6':
-        return orderedJson([...head, ['concurrency', String(concurrency)], ['queues', JSON.stringify(queues)], ...tail]);
-      case 'sidekiq7':
-        return orderedJson([
-          ...head, ['concurrency', String(concurrency)], ['queues', JSON.stringify(queues)], ['weights', `[${weights}]`],
-          ...tail, ['version', JSON.stringify(EMULATED_VERSION.sidekiq7)], ['embedded', 'false'],
-        ]);
-      default: {
-        // 8.x: concurrency moved to its own hash field; kiqgate is one capsule over all queues.
-        const capsule = orderedJson([['concurrency', String(concurrency)], ['mode', '"strict"'], ['weights', weights]]);
-        return orderedJson([
-          ...head, ['capsules', orderedJson([['default', capsule]])], ['queues', JSON.stringify(queues)], ['weights', `[${weights}]`],
-          ...tail, ['version', JSON.stringify(EMULATED_VERSION.sidekiq8)], ['embedded', 'false'],
-        ]);
-      }
-    }
+    return this.layout.info({
+      hostname: processHostname(), startedAtMs: this.startedAtMs, pid: process.pid, tag: this.tag,
+      concurrency: this.view.concurrency(), queues: [...new Set(this.view.queues())], labels: this.labels, identity: this.view.identity,
+    });
   }
 
   private get workKey(): string {
-    return this.view.keys.processWork(this.view.identity, PEER_TRAITS[this.peer].workKeySuffix);
+    return this.view.keys.processWork(this.view.identity, this.layout.workKeySuffix);
   }
 
   private async beatOnce(): Promise<void> {
@@ -159,7 +125,7 @@ export class SidekiqHeartbeat implements EngineService {
     const running = this.view.running();
 
     const work = this.redis.multi().unlink(this.workKey);
-    if (this.peer === 'sidekiq6') {
+    if (this.layout.workWrite === 'per-slot') {
       for (const job of running) work.hset(this.workKey, job.slotId, workEntry(job));
       work.expire(this.workKey, PROCESS_TTL_SECONDS);
     } else if (running.length > 0) {
@@ -173,7 +139,7 @@ export class SidekiqHeartbeat implements EngineService {
     const rttUs = Number((process.hrtime.bigint() - t0) / 1000n);
 
     const fields: string[] = ['info', this.info()];
-    if (this.peer === 'sidekiq8') fields.push('concurrency', String(this.view.concurrency()));
+    if (this.layout.concurrencyField) fields.push('concurrency', String(this.view.concurrency()));
     fields.push(
       'busy', String(running.length),
       'beat', floatSeconds(nowMs()),
@@ -182,7 +148,7 @@ export class SidekiqHeartbeat implements EngineService {
       'rss', String(Math.floor(process.memoryUsage.rss() / 1024)),
     );
     const tx = this.redis.multi().sadd(keys.processes, identity).exists(procKey);
-    if (this.peer === 'sidekiq6') tx.hmset(procKey, ...fields);
+    if (this.layout.processHashCommand === 'hmset') tx.hmset(procKey, ...fields);
     else tx.hset(procKey, ...fields);
     tx.expire(procKey, PROCESS_TTL_SECONDS).rpop(keys.processSignals(identity));
     const results = throwFirstError(await tx.exec());

@@ -19,6 +19,7 @@ export {
   undecodableEntry, undecodableOriginal, UNDECODABLE_CLASS, PREVIEW_CHARS, type UndecodableInfo, type UndecodableEntry,
 } from './undecodable.js';
 export { KeyLayout } from './keys.js';
+export { orderedJson } from './dialects/sidekiq-process.js';
 
 /** Encodes a decoded (or built) job document back to its bytes. */
 export { stringifyJson as encodeJob } from './json.js';
@@ -28,7 +29,7 @@ export {
 } from './schemas.js';
 export type * from './generated/schema-types.js';
 export {
-  DIALECTS, DETECTION_ORDER, dialectFor, detectedDialect,
+  DIALECTS, DETECTION_ORDER, dialectFor, dialectOfRelease, detectedDialect,
   type Dialect, type FailureContext as DialectFailureContext, type JobDraft, type ListEnd, type PlannedJob, type ProcessInfoInput,
   type ProcessRegistry, type PushCommand, type QueueEnds, type SidekiqProcessLayout,
 } from './dialects/index.js';

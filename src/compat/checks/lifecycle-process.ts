@@ -3,7 +3,7 @@
  * in-progress lists recovered (a restart with the same node id, or a dead node swept by a peer),
  * and the Sidekiq process heartbeat (field set, info JSON, quiet via the signals list).
  */
-import { KeyLayout, type Peer } from '../../wire/index.js';
+import { KeyLayout, dialectFor } from '../../wire/index.js';
 import { expectedPeer, type Fixture, type FixtureState, valueBytes, valueText } from '../fixture.js';
 import { comparePayloadShape } from '../payload-shape.js';
 import type { CheckContext, Tally } from '../types.js';
@@ -101,11 +101,11 @@ function processHash(st: FixtureState): { key: string; value: Record<string, str
  */
 export async function heartbeatStep(f: Fixture, ctx: CheckContext, t: Tally): Promise<void> {
   const peer = expectedPeer(f);
-  if (!peer || !peer.startsWith('sidekiq')) return;
+  if (!peer || dialectFor(peer).processRegistry.kind !== 'sidekiq') return;
   const theirs = [f.state, ...(f.checkpoints ?? []).map((c) => c.state)].map(processHash).find((h) => h !== undefined);
   if (!theirs) return;
   const ns = `${ctx.namespace}:h`;
-  const w = await startCheckWorker(ctx.redisUrl, ns, ['default'], [], 'record', { sidekiqHeartbeat: true, peer: peer as Exclude<Peer, 'verk' | 'exq'> });
+  const w = await startCheckWorker(ctx.redisUrl, ns, ['default'], [], 'record', { sidekiqHeartbeat: true, peer });
   try {
     const key = `${ns}:${w.worker.identity}`;
     await waitUntil(async () => (await ctx.redis.exists(key)) === 1);

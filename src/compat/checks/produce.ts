@@ -4,47 +4,20 @@
  * keys of the same names, with payloads of the same field set, types and formats.
  */
 import { Client } from '../../client/index.js';
-import {
-  type JsonObject, type JobSpec, type JsonValue, type Peer, asString, decodeJob, parseJson,
-} from '../../wire/index.js';
+import { type JsonObject, type JobSpec, type Peer, asString, decodeJob, dialectFor } from '../../wire/index.js';
 import { compareCommands } from '../commands-compare.js';
 import { expectedPeer, valueText } from '../fixture.js';
 import { producerPushes } from '../extract.js';
 import { type Check, Tally, notApplicable } from '../types.js';
 
-/** Fields Sidekiq's client generates on a first push (a re-push keeps them in place). */
-const GENERATED = new Set(['jid', 'created_at', 'enqueued_at']);
-
 /**
- * The spec a user would give kiqgate to make the same job as `doc` (keys in the peer's order).
- * `at` is the run time in epoch seconds, when the push was scheduled. On a re-push (`repush`:
- * the poller or the API pushing a job that already exists), a Sidekiq payload's own jid,
- * created_at and enqueued_at are passed along, as Sidekiq's client keeps them in place; on a
- * first push kiqgate generates them, so their formats are checked.
+ * The spec a user would give kiqgate to make the same job as `doc` (keys in the peer's order):
+ * the peer's dialect reads it (`Dialect.specFromJob`). `at` is the run time in epoch seconds,
+ * when the push was scheduled; `repush`: the poller or the API pushing a job that already
+ * exists (its generated fields are passed along instead of generated).
  */
 export function specFromPayload(doc: JsonObject, peer: Peer, at?: number, repush = false): JobSpec {
-  const spec = {} as JobSpec;
-  if (peer === 'verk') {
-    spec.class = asString(doc.get('class')) ?? '';
-    const args = asString(doc.get('args'));
-    spec.args = args === undefined ? [] : (parseJson(args) as JsonValue[]);
-    spec.queue = asString(doc.get('queue')) ?? 'default';
-    const max = doc.get('max_retry_count');
-    if (max !== null && max !== undefined) spec.retry = Number((max as { raw: string }).raw);
-  } else if (peer === 'exq') {
-    spec.class = asString(doc.get('class')) ?? '';
-    spec.args = doc.get('args') as JsonValue[];
-    spec.queue = asString(doc.get('queue')) ?? 'default';
-    const r = doc.get('retry');
-    if (r !== null && r !== undefined) spec.retry = typeof r === 'boolean' ? r : Number((r as { raw: string }).raw);
-  } else {
-    for (const { key, value } of doc.entries) {
-      if (!repush && GENERATED.has(key)) continue;
-      if (key === 'retry') spec.retry = typeof value === 'boolean' ? value : Number((value as { raw: string }).raw);
-      else if (key === 'class') spec.class = asString(value) ?? '';
-      else (spec as Record<string, unknown>)[key] = value;
-    }
-  }
+  const spec = dialectFor(peer).specFromJob(doc, repush);
   if (at !== undefined) spec.at = at;
   return spec;
 }
@@ -58,8 +31,9 @@ export const produceCheck: Check = async ({ fixture }, ctx) => {
   const seenJids = new Set<string>();
   for (const [i, push] of pushes.entries()) {
     const ns = `${ctx.namespace}:p${i}`;
-    // Exq keys carry their own `exq:` prefix in the fixture; the client adds it for the exq peer.
-    const clientNs = peer === 'exq' ? `${ns}:${(valueText(push.commands[0]!.argv[1]!).split(':')[0])}` : ns;
+    // A peer whose client prefixes its keys by default (Exq's `exq:`) has that prefix in the
+    // fixture's keys; the client gets it under the check's namespace.
+    const clientNs = dialectFor(peer).defaultNamespace !== undefined ? `${ns}:${(valueText(push.commands[0]!.argv[1]!).split(':')[0])}` : ns;
     const client = new Client({ redis: ctx.redisUrl, peer, namespace: clientNs, batchSize: push.jobs.length });
     try {
       let docs: JsonObject[];

@@ -15,6 +15,7 @@
 import type { DecodedJob } from '../decode.js';
 import type { JsonObject, JsonValue } from '../json.js';
 import type { KeyLayout } from '../keys.js';
+import type { JobSpec } from '../normalize.js';
 import type { Peer, PeerTraits } from '../peers.js';
 import type { SchemaName } from '../schemas.js';
 import type { DeadLimits, FailureInfo, FailureOutcome, FailurePolicy } from './failure-rules.js';
@@ -139,6 +140,8 @@ export interface Dialect {
   readonly processRegistry: ProcessRegistry;
   /** Whether its scheduler enqueues at once a job scheduled in the past (Verk: 1 s or more). */
   readonly pastScheduleEnqueuesNow: boolean;
+  /** Whether its client sends the push plan from inside a Lua script (Exq's enqueue script). */
+  readonly pushesThroughScript: boolean;
 
   /**
    * Whether a parsed job hash was written by this dialect. Dialects are asked in the order of
@@ -149,6 +152,12 @@ export interface Dialect {
   newJid(): string;
   /** The job hash its client writes for a validated draft (throws WireError for options it cannot carry). */
   writeJob(draft: JobDraft): JsonObject;
+  /**
+   * The spec a caller would give kiqgate to write the same job as `doc` (one this dialect
+   * wrote), keys in its order. `repush`: the job exists already (a poller or API re-push), so
+   * the fields its client generates on a first push are passed along instead of generated.
+   */
+  specFromJob(doc: JsonObject, repush: boolean): JobSpec;
   /** The commands, in order, its client sends to push `jobs` (immediate and scheduled) in one batch. */
   pushPlan(jobs: readonly PlannedJob[], keys: KeyLayout): PushCommand[];
   /**

@@ -10,7 +10,8 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import type { DecodedJob } from '../decode.js';
-import { JsonNumber, JsonObject, type JsonValue, stringifyJson } from '../json.js';
+import { JsonNumber, JsonObject, type JsonValue, asString, stringifyJson } from '../json.js';
+import type { JobSpec } from '../normalize.js';
 import { floatSeconds, scoreSeconds, timestampToken } from '../timestamps.js';
 import type { Dialect, FailureContext, JobDraft } from './dialect.js';
 import { type FailureOutcome, MAX_ERROR_MESSAGE, int, retryTimeOk } from './failure-rules.js';
@@ -93,12 +94,20 @@ export const exq: Dialect = {
   schemas: { written: 'job.exq', readable: 'job.exq' },
   processRegistry: { kind: 'none', why: "Exq's node ping (`<ns>:processes`, `<ns>:<node>`) is not written by kiqgate" },
   pastScheduleEnqueuesNow: false,
+  pushesThroughScript: true,
   // Exq's `processor` (set when it re-encodes a failed job); or, on a hash without `created_at`
   // (Sidekiq's client always sets it, Exq never writes it), a UUID jid or exactly Exq's six
   // fresh-job keys with an integer `retry` (a caller may give either peer any jid).
   detects: (job) => 'processor' in job || (!('created_at' in job) && ((typeof job.jid === 'string' && UUID_RE.test(job.jid)) || isFreshExqJob(job))),
   newJid: () => randomUUID(),
   writeJob: writeExqJob,
+  specFromJob(doc) {
+    const spec: JobSpec = { class: asString(doc.get('class')) ?? '', args: doc.get('args') as JsonValue[], queue: asString(doc.get('queue')) ?? 'default' };
+    const r = doc.get('retry');
+    if (typeof r === 'boolean') spec.retry = r;
+    else if (r instanceof JsonNumber) spec.retry = Number(r.raw);
+    return spec;
+  },
   // The enqueue script's SADD queues + LPUSH per queue; ZADD schedule at float seconds.
   pushPlan: (jobs, keys) => [...perQueuePush(jobs, keys, 'head', true), ...scheduleAdd(jobs, keys, scoreSeconds)],
   failure: (job, ctx) => exqFailure(exq, job, ctx),

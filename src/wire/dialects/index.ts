@@ -36,5 +36,20 @@ export function detectedDialect(job: Readonly<Record<string, unknown>>): Dialect
   return DETECTION_ORDER[DETECTION_ORDER.length - 1]!;
 }
 
+/** Whether `version` is on a release line (`6.x`: every 6.*, `1.7`: every 1.7.*). */
+function onLine(version: string, line: string): boolean {
+  const have = version.split('.');
+  return line.split('.').every((part, i) => part === 'x' || have[i] === part);
+}
+
+/**
+ * The dialect a release writes (`sidekiq`, `8.1.7` → sidekiq8), or undefined when kiqgate does
+ * not speak that system or version. `system` is the runtime's name as fixtures spell it.
+ */
+export function dialectOfRelease(system: string, version: string): Dialect | undefined {
+  const family = system.toLowerCase();
+  return DIALECTS.find((d) => d.traits.family === family && onLine(version, d.traits.versions));
+}
+
 export { exq, sidekiq6, sidekiq7, sidekiq8, verk };
 export { encodeBacktrace } from './failure-rules.js';

@@ -10,7 +10,8 @@
  */
 import { randomInt } from 'node:crypto';
 import type { DecodedJob, RetrySetting } from '../decode.js';
-import { JsonNumber, JsonObject, fromNative, stringifyJson } from '../json.js';
+import { JsonNumber, JsonObject, asString, fromNative, stringifyJson } from '../json.js';
+import type { JobSpec } from '../normalize.js';
 import type { Peer, PeerTraits } from '../peers.js';
 import { floatSeconds, isEpochMilliseconds, scoreSeconds, timestampToken } from '../timestamps.js';
 import type { Dialect, FailureContext, JobDraft, PlannedJob, PushCommand, SidekiqProcessLayout } from './dialect.js';
@@ -22,6 +23,8 @@ import { randomHex } from './random.js';
 import { SIDEKIQ6_PROCESS, SIDEKIQ7_PROCESS, SIDEKIQ8_PROCESS } from './sidekiq-process.js';
 
 const TIME_FIELDS = ['created_at', 'enqueued_at', 'failed_at', 'retried_at'] as const;
+/** Fields Sidekiq's client generates on a first push (a re-push keeps them in place). */
+const GENERATED = new Set(['jid', 'created_at', 'enqueued_at']);
 
 /** Sidekiq's dead set: 10,000 entries, 180 days (every version). */
 const SIDEKIQ_DEAD: DeadLimits = { maxJobs: 10_000, timeoutSeconds: 15_552_000 };
@@ -137,9 +140,20 @@ function sidekiq(v: Version): Dialect {
     schemas: v.schemas,
     processRegistry: { kind: 'sidekiq', layout: v.process },
     pastScheduleEnqueuesNow: false,
+    pushesThroughScript: false,
     detects: v.detects,
     newJid: () => randomHex(24), // SecureRandom.hex(12): 24 lowercase hex
     writeJob: (draft) => writeSidekiqJob(draft, v.traits),
+    specFromJob(doc, repush) {
+      const spec = {} as JobSpec;
+      for (const { key, value } of doc.entries) {
+        if (!repush && GENERATED.has(key)) continue;
+        if (key === 'retry') spec.retry = typeof value === 'boolean' ? value : Number((value as JsonNumber).raw);
+        else if (key === 'class') spec.class = asString(value) ?? '';
+        else (spec as Record<string, unknown>)[key] = value;
+      }
+      return spec;
+    },
     pushPlan(jobs: readonly PlannedJob[], keys): PushCommand[] {
       const end = self.queueEnds.push;
       let now: PushCommand[];

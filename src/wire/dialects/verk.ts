@@ -10,7 +10,8 @@
 import { randomInt } from 'node:crypto';
 import type { DecodedJob } from '../decode.js';
 import { WireError } from '../errors.js';
-import { JsonNumber, JsonObject, type JsonValue, stringifyJson } from '../json.js';
+import { JsonNumber, JsonObject, type JsonValue, asString, parseJson, stringifyJson } from '../json.js';
+import type { JobSpec } from '../normalize.js';
 import { floatSeconds, timestampToken } from '../timestamps.js';
 import type { Dialect, FailureContext, JobDraft } from './dialect.js';
 import { type DeadLimits, type FailureOutcome, MAX_ERROR_MESSAGE, int, retryTimeOk } from './failure-rules.js';
@@ -136,6 +137,7 @@ export const verk: Dialect = {
   schemas: { written: 'job.verk', readable: 'job.verk' },
   processRegistry: { kind: 'verk-nodes' },
   pastScheduleEnqueuesNow: true,
+  pushesThroughScript: false,
   // `args` as a JSON string, or Verk's `max_retry_count`.
   detects: (job) => typeof job.args === 'string' || 'max_retry_count' in job,
   newJid() {
@@ -144,6 +146,13 @@ export const verk: Dialect = {
     return `${b.readUInt32BE(0)}${b.readUInt32BE(4)}`;
   },
   writeJob: writeVerkJob,
+  specFromJob(doc) {
+    const args = asString(doc.get('args'));
+    const spec: JobSpec = { class: asString(doc.get('class')) ?? '', args: args === undefined ? [] : (parseJson(args) as JsonValue[]), queue: asString(doc.get('queue')) ?? 'default' };
+    const max = doc.get('max_retry_count');
+    if (max instanceof JsonNumber) spec.retry = Number(max.raw);
+    return spec;
+  },
   // LPUSH only (Verk never touches `queues`); ZADD schedule at integer seconds.
   pushPlan: (jobs, keys) => [...perQueuePush(jobs, keys, 'head', false), ...scheduleAdd(jobs, keys, (ms) => String(Math.floor(ms / 1000)))],
   failure: (job, ctx) => verkFailure(verk, job, ctx),
