@@ -8,7 +8,7 @@
  * JSON.parse would change is present (an integer beyond 2^53) or a re-encode is asked for.
  */
 import { isUtf8 } from 'node:buffer';
-import { detectDialect } from './detect.js';
+import { detectedDialect } from './dialects/index.js';
 import { WireError } from './errors.js';
 import { DEFAULT_MAX_DEPTH, type JsonObject, type NativeJson, asString, parseJson, parseObject, toNative } from './json.js';
 import type { Peer } from './peers.js';
@@ -181,23 +181,24 @@ export function decodeJob(payload: Buffer | string, opts: DecodeOptions = {}): D
     parseJson(text);
     throw new WireError('invalid_json', `payload is nested deeper than ${DEFAULT_MAX_DEPTH} levels`);
   }
-  const { dialect, candidates } = detectDialect(job);
+  const d = detectedDialect(job);
+  const dialect = d.peer;
   // The detected peer's readable schema: class, args, queue, jid, retry_count, Verk's
   // max_retry_count and the timestamps, each with a message naming the field.
-  const bad = dialect !== 'verk' && dialect !== 'exq' && plainSidekiqJob(job) ? null : validateJobShape(dialect, job, 'readable');
+  const bad = d.schemas.readable === 'job.sidekiq' && plainSidekiqJob(job) ? null : validateJobShape(dialect, job, 'readable');
   if (bad) throw new WireError('invalid_job', bad.message, bad.field);
   const shape = job as ReadableJob[Peer];
   const args = decodeArgs(shape, text, found.unsafeInteger);
 
   let retry: RetrySetting | undefined;
-  const r = dialect === 'verk' ? shape.max_retry_count : shape.retry;
+  const r = job[d.retryField];
   if (r === null || r === undefined) retry = undefined;
   else if (typeof r === 'boolean') retry = r;
   else if (typeof r === 'number' && Number.isInteger(r) && r >= 0) retry = r;
   else retry = true; // Sidekiq: any other truthy value (e.g. the string "5") means the default maximum
   const retryCount = typeof shape.retry_count === 'number' ? shape.retry_count : undefined;
 
-  return new DecodedJob(raw, text, dialect, candidates, shape.class, args, shape.queue, shape.jid, retry, retryCount, job);
+  return new DecodedJob(raw, text, dialect, [...d.candidates], shape.class, args, shape.queue, shape.jid, retry, retryCount, job);
 }
 
 /** The class name of a payload even when it fails to decode fully (for error reports), or undefined. */

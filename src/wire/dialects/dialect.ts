@@ -140,6 +140,8 @@ export interface Dialect {
   readonly processRegistry: ProcessRegistry;
   /** Whether its scheduler enqueues at once a job scheduled in the past (Verk: 1 s or more). */
   readonly pastScheduleEnqueuesNow: boolean;
+  /** The field holding the job's retry limit as its producer means it (`retry`; Verk: `max_retry_count`). */
+  readonly retryField: string;
   /** Whether its client sends the push plan from inside a Lua script (Exq's enqueue script). */
   readonly pushesThroughScript: boolean;
 

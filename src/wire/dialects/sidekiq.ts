@@ -141,6 +141,7 @@ function sidekiq(v: Version): Dialect {
     processRegistry: { kind: 'sidekiq', layout: v.process },
     pastScheduleEnqueuesNow: false,
     pushesThroughScript: false,
+    retryField: 'retry',
     detects: v.detects,
     newJid: () => randomHex(24), // SecureRandom.hex(12): 24 lowercase hex
     writeJob: (draft) => writeSidekiqJob(draft, v.traits),
