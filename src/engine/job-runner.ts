@@ -191,17 +191,19 @@ function recordFailure(
   const error: ThrownDescription = describeThrown(failure);
   const info = { errorMessage: error.errorMessage, errorClass: error.errorClass, cause };
   const failedAt = nowMs();
+  // The entry is the one the runtime this worker stands in for would write, whoever produced the job.
+  const consumer = config.peer;
   let outcome: FailureOutcome;
   try {
     outcome = failureOutcome(job, queue, { ...info, ...(wantsBacktrace(job) ? { backtrace: error.backtrace } : {}) }, failedAt, {
-      defaultMaxRetries: config.maxRetries,
+      defaultMaxRetries: config.maxRetries, consumer,
       ...(retryAt ? { retryAt: (ms: number, count: number) => toEpochMs(retryAt(new Date(ms), count)) } : {}),
     });
   } catch (err) {
     // A retryAt that throws (or returns garbage) must not lose the job: fall back to the default backoff.
     const d = describeThrown(err);
     safeLog(() => ctx.log().error({ errorClass: d.errorClass, err: logText(d.errorMessage) }, 'retryAt failed; using the default backoff'));
-    outcome = failureOutcome(job, queue, info, failedAt, { defaultMaxRetries: config.maxRetries });
+    outcome = failureOutcome(job, queue, info, failedAt, { defaultMaxRetries: config.maxRetries, consumer });
   }
   const durationMs = Date.now() - ctx.startedAt;
   const level = config.jobLogLevels.fail;

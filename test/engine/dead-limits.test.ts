@@ -1,7 +1,8 @@
 /**
- * The dead-set trim follows the dialect of the job going to dead: a Verk job trims dead as Verk
- * does (100 entries, 7 days), a Sidekiq job as Sidekiq does (10000, 180 days), unless
- * deadMaxJobs / deadTimeoutSeconds are configured, which then apply to every job.
+ * The dead-set trim follows the runtime that writes the dead entry, the one the worker stands in
+ * for (its `peer`): a Verk worker trims dead as Verk does (100 entries, 7 days), a Sidekiq one as
+ * Sidekiq does (10000, 180 days), unless deadMaxJobs / deadTimeoutSeconds are configured, which
+ * then apply to every job. Each job here fails in a worker standing in for its own producer.
  */
 import { describe, expect, it } from 'vitest';
 import type { Worker, WorkerOptions } from '../../src/engine/index.js';
@@ -46,9 +47,9 @@ async function failIntoDead(opts: WorkerOptions, payload: string, jid: string): 
   return { size: members.length / 2, oldestDays: (nowS - oldest) / DAY };
 }
 
-describe('dead-set limits follow the dialect', () => {
+describe("dead-set limits follow the worker's peer", () => {
   it("a Verk job trims dead to Verk's limits: the newest 100, none older than 7 days", async () => {
-    const { size, oldestDays } = await failIntoDead({}, verkJob, '4242');
+    const { size, oldestDays } = await failIntoDead({ peer: 'verk' }, verkJob, '4242');
     expect(size).toBe(100);
     expect(oldestDays).toBeLessThan(7);
   });
@@ -61,7 +62,7 @@ describe('dead-set limits follow the dialect', () => {
   });
 
   it('configured deadMaxJobs / deadTimeoutSeconds win over the Verk limits', async () => {
-    const { size, oldestDays } = await failIntoDead({ deadMaxJobs: 1000, deadTimeoutSeconds: 30 * DAY }, verkJob, '4242');
+    const { size, oldestDays } = await failIntoDead({ peer: 'verk', deadMaxJobs: 1000, deadTimeoutSeconds: 30 * DAY }, verkJob, '4242');
     expect(size).toBe(RECENT + TEN_DAYS + 1); // the 10-day-old entries stay; the 200-day-old one goes
     expect(oldestDays).toBeGreaterThan(9);
   });
@@ -73,7 +74,7 @@ describe('dead-set limits follow the dialect', () => {
   });
 
   it('one configured limit leaves the other to the dialect (Verk: 7 days with deadMaxJobs 1000)', async () => {
-    const { size, oldestDays } = await failIntoDead({ deadMaxJobs: 1000 }, verkJob, '4242');
+    const { size, oldestDays } = await failIntoDead({ peer: 'verk', deadMaxJobs: 1000 }, verkJob, '4242');
     expect(size).toBe(RECENT + 1); // every entry older than 7 days is gone, but more than 100 stay
     expect(oldestDays).toBeLessThan(7);
   });

@@ -1,10 +1,13 @@
 /**
- * Failures write what the producing peer's own tools expect: the retry entry has the same
- * fields and types as the one the real peer wrote in the fixture, with the peer's first
- * retry_count and time unit; exhausted jobs go to dead; `retry: false` drops the job.
+ * Failures write what the runtime the worker stands in for (its `peer`) writes; here each job
+ * fails in a worker standing in for its own producer: the retry entry has the same fields and
+ * types as the one the real peer wrote in the fixture, with the peer's first retry_count and
+ * time unit; exhausted jobs go to dead; `retry: false` drops the job. (A job failed by another
+ * runtime: test/engine/cross-runtime-failures.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
 import type { Worker } from '../../src/engine/index.js';
+import type { Peer } from '../../src/wire/index.js';
 import { testRedis } from '../support/redis.js';
 import { pushedPayloads, stopWorkerAfterEach, testWorker, until, zsetState } from './helpers.js';
 
@@ -31,9 +34,9 @@ async function retryEntries(w: Worker): Promise<Array<[string, number]>> {
 }
 
 describe('failures', () => {
-  for (const version of ['sidekiq-6.4.1', 'sidekiq-7.3.10', 'sidekiq-8.1.7']) {
+  for (const [version, peer] of [['sidekiq-6.4.1', 'sidekiq6'], ['sidekiq-7.3.10', 'sidekiq7'], ['sidekiq-8.1.7', 'sidekiq8']] as const) {
     it(`${version}: a failing job lands in retry with the fields the real peer wrote`, async () => {
-      worker = testWorker({ handlers: { FailWorker: boom } });
+      worker = testWorker({ peer, handlers: { FailWorker: boom } });
       const k = worker.keys;
       const [pushed] = pushedPayloads(`${version}/worker-failure-retry`);
       const [[expected]] = zsetState(`${version}/worker-failure-retry`, 'retry') as [[string, number]];
@@ -69,7 +72,7 @@ describe('failures', () => {
   }
 
   it('verk-1.7.3: a failing job lands in retry as Verk writes it (retry_count 1, int seconds, backtrace "\\n")', async () => {
-    worker = testWorker({ handlers: { FailingWorker: boom } });
+    worker = testWorker({ peer: 'verk', handlers: { FailingWorker: boom } });
     const k = worker.keys;
     const [pushed] = pushedPayloads('verk-1.7.3/worker-failure-retry');
     const [[expected]] = zsetState('verk-1.7.3/worker-failure-retry', 'retry') as [[string, number]];
@@ -88,29 +91,40 @@ describe('failures', () => {
     expect(score).toBeLessThanOrEqual(failedAt + 76);
   });
 
-  it('exhausted retries go to dead (Sidekiq retry: N and Verk max_retry_count), retry: false is dropped', async () => {
-    worker = testWorker({ handlers: { FailWorker: boom, FailingWorker: boom } });
+  it('exhausted retries go to dead (Sidekiq retry: N), retry: false is dropped', async () => {
+    worker = testWorker({ handlers: { FailWorker: boom } });
     const k = worker.keys;
     const sk = pushedPayloads('sidekiq-7.3.10/worker-failure-retry')[0]!
       .replace('"retry":true', '"retry":2').replace(/}$/, ',"error_message":"boom","error_class":"RuntimeError","failed_at":1795872507.2341504,"retry_count":1}');
-    const vk = pushedPayloads('verk-1.7.3/worker-failure-retry')[0]!
-      .replace('"max_retry_count":25', '"max_retry_count":1').replace('"retry_count":0', '"retry_count":1');
     const dropped = pushedPayloads('sidekiq-7.3.10/worker-failure-retry')[0]!.replace('"retry":true', '"retry":false');
-    await redis.lpush(k.queue('default'), sk, vk, dropped);
+    await redis.lpush(k.queue('default'), sk, dropped);
     await worker.start();
-    await until(async () => (await redis.get(k.stat('failed'))) === '3', '3 failures');
+    await until(async () => (await redis.get(k.stat('failed'))) === '2', '2 failures');
     await until(async () => (await redis.llen(k.inProgress('default', worker!.nodeId))) === 0, 'in-progress empty');
     expect(await redis.zcard(k.retry)).toBe(0);
-    const dead = await redis.zrange(k.dead, 0, -1, 'WITHSCORES');
-    expect(dead).toHaveLength(4);
-    const entries = [JSON.parse(dead[0]!), JSON.parse(dead[2]!)] as Array<Record<string, unknown>>;
-    const s = entries.find((e) => e.class === 'FailWorker')!;
-    const v = entries.find((e) => e.class === 'FailingWorker')!;
-    expect(s).toMatchObject({ retry: 2, retry_count: 2, error_message: 'boom', failed_at: 1795872507.2341504 });
+    const dead = await redis.zrange(k.dead, 0, -1);
+    expect(dead).toHaveLength(1);
+    const s = JSON.parse(dead[0]!) as Record<string, unknown>;
+    expect(s).toMatchObject({ class: 'FailWorker', retry: 2, retry_count: 2, error_message: 'boom', failed_at: 1795872507.2341504 });
     expect(typeof s.retried_at).toBe('number');
-    expect(v).toMatchObject({ max_retry_count: 1, retry_count: 2, error_message: 'boom' });
+    expect(await redis.get(k.stat('processed'))).toBe('2');
+  });
+
+  it('exhausted retries go to dead (Verk max_retry_count) in a worker standing in for Verk', async () => {
+    worker = testWorker({ peer: 'verk' satisfies Peer, handlers: { FailingWorker: boom } });
+    const k = worker.keys;
+    const vk = pushedPayloads('verk-1.7.3/worker-failure-retry')[0]!
+      .replace('"max_retry_count":25', '"max_retry_count":1').replace('"retry_count":0', '"retry_count":1');
+    await redis.lpush(k.queue('default'), vk);
+    await worker.start();
+    await until(async () => (await redis.get(k.stat('failed'))) === '1', 'the failure');
+    await until(async () => (await redis.llen(k.inProgress('default', worker!.nodeId))) === 0, 'in-progress empty');
+    expect(await redis.zcard(k.retry)).toBe(0);
+    const dead = await redis.zrange(k.dead, 0, -1);
+    expect(dead).toHaveLength(1);
+    const v = JSON.parse(dead[0]!) as Record<string, unknown>;
+    expect(v).toMatchObject({ class: 'FailingWorker', max_retry_count: 1, retry_count: 2, error_message: 'boom' });
     expect(Number.isInteger(v.retried_at)).toBe(true);
-    expect(await redis.get(k.stat('processed'))).toBe('3');
   });
 
   it('a per-class retryAt sets the score; the dead set is trimmed to deadMaxJobs', async () => {

@@ -7,7 +7,7 @@
  */
 import { WireError, decodeJob, type DecodedJob, undecodableOriginal } from '../../wire/index.js';
 import { comparePayloadShape, scoreForm } from '../payload-shape.js';
-import { type Fixture, valueBytes } from '../fixture.js';
+import { type Fixture, expectedPeer, valueBytes } from '../fixture.js';
 import { decodeOrUndefined, type Written, writes } from '../extract.js';
 import { type Check, type CheckContext, Tally } from '../types.js';
 import { queueOf, startCheckWorker, waitUntil } from './harness.js';
@@ -46,7 +46,10 @@ async function failureStep(f: Fixture, ctx: CheckContext, t: Tally): Promise<voi
     const ns = `${ctx.namespace}:f${i}`;
     const queue = queueOf(original.queue, 'queue:default');
     await ctx.redis.lpush(`${ns}:queue:${queue}`, original.raw);
-    const w = await startCheckWorker(ctx.redisUrl, ns, [queue], [original.className], 'fail');
+    // Standing in for the fixture's runtime: its rules decide the entry (kiqgate writes what the
+    // consumer would, whoever produced the job).
+    const peer = expectedPeer(f);
+    const w = await startCheckWorker(ctx.redisUrl, ns, [queue], [original.className], 'fail', peer ? { peer } : {});
     try {
       const where = async () => ({
         retry: await ctx.redis.zrange(`${ns}:retry`, 0, -1, 'WITHSCORES'),
