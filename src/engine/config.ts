@@ -50,14 +50,13 @@ export interface WorkerOptions {
   /** Max retries when a job says `retry: true` or Verk's max_retry_count is null (default 25). */
   maxRetries?: number;
   /**
-   * Dead set size kept. Default: the limit of the dialect of the job being added to dead
-   * (Verk's 100 for a Verk job, Sidekiq's and Exq's 10000 otherwise); a value set here applies
-   * to every job.
+   * Dead set size kept. Default: the limit of the `peer` the worker stands in for (Verk's 100,
+   * Sidekiq's and Exq's 10000); a value set here applies to every job.
    */
   deadMaxJobs?: number;
   /**
-   * Dead entries older than this are trimmed. Default: the dialect's (Verk's 7 days for a Verk
-   * job, Sidekiq's and Exq's 180 days otherwise); a value set here applies to every job.
+   * Dead entries older than this are trimmed. Default: the `peer`'s (Verk's 7 days, Sidekiq's
+   * and Exq's 180 days); a value set here applies to every job.
    */
   deadTimeoutSeconds?: number;
   /**
@@ -106,7 +105,7 @@ export interface WorkerConfig {
   pollIntervalMs: number;
   shutdownTimeoutMs: number;
   maxRetries: number;
-  /** The configured dead-set limits; undefined = not configured: the job's dialect's limit applies. */
+  /** The configured dead-set limits; undefined = not configured: the peer's limit applies. */
   deadMaxJobs: number | undefined;
   deadTimeoutSeconds: number | undefined;
   peer: Peer;

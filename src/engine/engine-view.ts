@@ -24,7 +24,7 @@ export interface EngineView {
   readonly identity: string;
   readonly keys: KeyLayout;
   readonly logger: Logger;
-  /** The Sidekiq version whose layout the heartbeat writes (5 s vs 10 s beat, `:workers` vs `:work`). */
+  /** The runtime the engine stands in for (a Sidekiq version: the heartbeat's layout, 5 s vs 10 s beat, `:workers` vs `:work`). */
   readonly peer: Peer;
   /** Names of the queues this engine consumes now. */
   queues(): string[];

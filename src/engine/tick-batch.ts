@@ -18,8 +18,8 @@ export const DAILY_STAT_TTL = 157_680_000;
 
 /**
  * The dead-set trim arguments: entries older than `now - timeout`, and beyond the newest N.
- * `dialect` is the limits of the peer whose entry goes to dead (a failed job's own dialect; for
- * an entry wrapping bytes that could not be read, the configured peer's); each limit the user
+ * `dialect` is the limits of the peer whose entry goes to dead (the configured peer, which
+ * wrote the entry, for a failed job and for bytes that could not be read); each limit the user
  * configured (deadMaxJobs, deadTimeoutSeconds) replaces the dialect's.
  */
 export function deadTrim(config: WorkerConfig, dialect: DeadLimits, atMs: number): { trimBelow: string; keep: number } {
