@@ -4,7 +4,7 @@
  * the jobs left queued, and the retry/dead/schedule entries the peer wrote.
  */
 import { type DecodedJob, decodeJob } from '../wire/index.js';
-import { type Fixture, type FixtureCommand, type FixtureState, valueBytes, valueText } from './fixture.js';
+import { type Fixture, type FixtureCommand, type FixtureState, valueBytes, valueText, writerSystem } from './fixture.js';
 
 /** One job payload seen in a fixture, as bytes, with where it was seen. */
 export interface SeenPayload {
@@ -87,7 +87,7 @@ export interface ProducerPush {
  * the script made). Retry and dead writes, requeues (RPUSH) and moves are not pushes.
  */
 export function producerPushes(f: Fixture): ProducerPush[] {
-  const system = f.system.toLowerCase();
+  const system = writerSystem(f);
   const source = system === 'exq' ? (f.lua_commands ?? []) : f.commands;
   // Sidekiq's client always sends SADD queues before its LPUSH; a lone LPUSH is not a client push.
   const loneLpushIsPush = system === 'verk';
