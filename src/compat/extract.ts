@@ -87,7 +87,9 @@ export interface ProducerPush {
  * the script made). Retry and dead writes, requeues (RPUSH) and moves are not pushes.
  */
 export function producerPushes(f: Fixture): ProducerPush[] {
-  const dialect = dialectOfRelease(f.system, f.version);
+  // A mixed scenario's pushes are its producer's.
+  const writer = f.producer ?? f;
+  const dialect = dialectOfRelease(writer.system, writer.version);
   const source = dialect?.pushesThroughScript ? (f.lua_commands ?? []) : f.commands;
   // A client that sends SADD queues before its LPUSH (Sidekiq's) never sends a lone LPUSH; one
   // that never touches `queues` (Verk's) pushes with the LPUSH alone.

@@ -29,6 +29,13 @@ export interface Fixture {
   /** Versions of the libraries the system ran on (ActiveJob: activejob, sidekiq, globalid, ...). */
   libraries?: Record<string, unknown>;
   notes?: string;
+  /**
+   * A mixed scenario (src/compat/mixed.ts): the jobs were written by this runtime's producer and
+   * are consumed by `system`/`version`. Absent: the fixture's own system wrote them.
+   */
+  producer?: { system: string; version: string };
+  /** A mixed scenario: the failure entry the consumer itself wrote for one of its own jobs, as captured. */
+  consumerFailure?: { key: string; entry: string; score?: string };
 }
 
 /** A fixture plus where it came from (`<dir>/<scenario>`, used as the report's name). */
@@ -81,7 +88,6 @@ export function findFixtureFiles(dir: string): string[] {
   return out;
 }
 
-/** Whether `version` is on the release line `line` (`6.x`: any 6.*; `1.7`: any 1.7.*). */
 /** The dialect that system/version writes, or undefined when kiqgate does not speak it. */
 export function peerFor(system: string, version: string): Peer | undefined {
   return dialectOfRelease(system, version)?.peer;
@@ -90,6 +96,11 @@ export function peerFor(system: string, version: string): Peer | undefined {
 /** The dialect a fixture's system/version writes, or undefined for a system or version kiqgate does not speak. */
 export function expectedPeer(f: Fixture): Peer | undefined {
   return peerFor(f.system, f.version);
+}
+
+/** The dialect that wrote the fixture's jobs: its producer's in a mixed scenario, else its own. */
+export function producerPeer(f: Fixture): Peer | undefined {
+  return f.producer ? peerFor(f.producer.system, f.producer.version) : expectedPeer(f);
 }
 
 /** What kiqgate speaks, from the dialects' release lines: `sidekiq 6.x/7.x/8.x, verk 1.7, exq 0.23`. */
@@ -110,6 +121,7 @@ const systemName = (system: string) => SYSTEM_NAMES[system.toLowerCase()] ?? sys
  * wrapping system serialized inside it, so a check could only pass by ignoring that content.
  */
 export function unspokenReason(f: Fixture): string | undefined {
+  if (f.producer && !producerPeer(f)) return `kiqgate does not speak ${systemName(f.producer.system)} ${f.producer.version}, the producer of this mixed scenario (known: ${spokenSystems()})`;
   if (expectedPeer(f)) return undefined;
   const known = `known: ${spokenSystems()}`;
   const name = `${systemName(f.system)} ${f.version}`;

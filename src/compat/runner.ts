@@ -13,6 +13,7 @@ import { redactText } from '../support/redact.js';
 import { CommandLog } from './monitor.js';
 import { findFixtureFiles, readFixture, unspokenReason, type LoadedFixture } from './fixture.js';
 import { stopCheckWorkers } from './checks/harness.js';
+import { mixedScenarios } from './mixed.js';
 import { type Check, type CheckName, type CheckResult, type ScenarioResult, CHECKS, notApplicable } from './types.js';
 
 export interface RunOptions {
@@ -23,6 +24,11 @@ export interface RunOptions {
   /** Allow a namespace that already holds keys. */
   force?: boolean;
   checks: Partial<Record<CheckName, Check>>;
+  /**
+   * Also run the mixed scenarios derived from the loaded sets (every producer × consumer pair of
+   * different dialects, src/compat/mixed.ts). Default true.
+   */
+  mixed?: boolean;
   /** Called after each scenario (for streaming output). */
   onResult?: (r: ScenarioResult) => void;
   /** Aborting it interrupts the run: runCompat removes what it wrote and rejects with CompatInterruptedError. */
@@ -79,7 +85,10 @@ export async function runCompat(opts: RunOptions): Promise<{ results: ScenarioRe
     redis.disconnect();
     throw new CompatSetupError(`namespace '${root}' already holds keys (e.g. ${existing[0]}); choose another --namespace or pass --force`);
   }
-  const { fixtures, errors } = loadFixtures(opts.fixtureDirs);
+  const loaded = loadFixtures(opts.fixtureDirs);
+  const errors = loaded.errors;
+  // Every producer × consumer pair of different dialects among the loaded sets runs too.
+  const fixtures = [...loaded.fixtures, ...(opts.mixed === false ? [] : mixedScenarios(loaded.fixtures))];
   const monitor = await CommandLog.start(opts.redisUrl);
   const results: ScenarioResult[] = [];
   const signal = opts.signal;

@@ -4,7 +4,7 @@
  * (a WireError, never a crash or a wrong job).
  */
 import { WireError, decodeJob } from '../../wire/index.js';
-import { expectedPeer } from '../fixture.js';
+import { producerPeer } from '../fixture.js';
 import { jobPayloads } from '../extract.js';
 import { type Check, Tally, notApplicable } from '../types.js';
 
@@ -19,7 +19,7 @@ function looksLikeJob(bytes: Buffer): boolean {
 }
 
 export const decodeCheck: Check = async ({ fixture }) => {
-  const want = expectedPeer(fixture);
+  const want = producerPeer(fixture);
   if (!want) return notApplicable(`kiqgate does not speak ${fixture.system} ${fixture.version}`);
   const t = new Tally();
   for (const p of jobPayloads(fixture)) {

@@ -12,6 +12,7 @@ import { decodeOrUndefined, type Written, writes } from '../extract.js';
 import { type Check, type CheckContext, Tally } from '../types.js';
 import { queueOf, startCheckWorker, waitUntil } from './harness.js';
 import { heartbeatStep, recoveryStep, shutdownStep } from './lifecycle-process.js';
+import { mixedFailureStep } from './lifecycle-mixed.js';
 
 /** Values that are the run's own (our error is not the peer's error): compared by type only. */
 export const RUN_OWN = new Set(['error_class', 'error_message', 'error_backtrace']);
@@ -158,5 +159,6 @@ export const lifecycleCheck: Check = async ({ fixture }, ctx) => {
   await shutdownStep(fixture, ctx, t);
   await recoveryStep(fixture, ctx, t);
   await heartbeatStep(fixture, ctx, t);
+  await mixedFailureStep(fixture, ctx, t);
   return t.result('the fixture shows no failure, retry, death, schedule, requeue, recovery or process heartbeat');
 };

@@ -6,7 +6,7 @@
 import { Client } from '../../client/index.js';
 import { type JsonObject, type JobSpec, type Peer, asString, decodeJob, dialectFor } from '../../wire/index.js';
 import { compareCommands } from '../commands-compare.js';
-import { expectedPeer, valueText } from '../fixture.js';
+import { producerPeer, valueText } from '../fixture.js';
 import { producerPushes } from '../extract.js';
 import { type Check, Tally, notApplicable } from '../types.js';
 
@@ -23,7 +23,7 @@ export function specFromPayload(doc: JsonObject, peer: Peer, at?: number, repush
 }
 
 export const produceCheck: Check = async ({ fixture }, ctx) => {
-  const peer = expectedPeer(fixture);
+  const peer = producerPeer(fixture);
   if (!peer) return notApplicable(`kiqgate does not speak ${fixture.system} ${fixture.version}`);
   const pushes = producerPushes(fixture);
   if (pushes.length === 0) return notApplicable('the peer enqueued nothing in this fixture');

@@ -9,6 +9,7 @@ import { type DecodedJob, type NativeJson, asString, parseJson, toNative } from 
 import { decodeOrUndefined, jobPayloads } from '../extract.js';
 import { type Check, Tally, notApplicable } from '../types.js';
 import { queueOf, startCheckWorker, waitUntil } from './harness.js';
+import { consumerOption } from './lifecycle-mixed.js';
 
 /** The args a handler must see, computed independently of the engine from the lossless document. */
 export function expectedArgs(job: DecodedJob): NativeJson[] {
@@ -30,7 +31,7 @@ export const runCheck: Check = async ({ fixture }, ctx) => {
   }
   if (jobs.length === 0) return notApplicable('no decodable job was queued in this fixture');
   for (const j of jobs) await ctx.redis.lpush(`${ctx.namespace}:queue:${j.queue}`, j.job.raw);
-  const w = await startCheckWorker(ctx.redisUrl, ctx.namespace, jobs.map((j) => j.queue), jobs.map((j) => j.job.className), 'record');
+  const w = await startCheckWorker(ctx.redisUrl, ctx.namespace, jobs.map((j) => j.queue), jobs.map((j) => j.job.className), 'record', consumerOption(fixture));
   const t = new Tally();
   try {
     await waitUntil(() => w.runs.length >= jobs.length);

@@ -95,10 +95,10 @@ function sidekiqFailure(self: Dialect, jitter: (count: number) => number, job: D
     count = 0;
   } else {
     doc.set('retried_at', timestampToken(nowMs, timeUnit));
+    // Ruby's `if msg["retry_count"]`: a Verk job's 0 counts, so it gets retried_at and 1, and its
+    // null failed_at stays null, as Sidekiq leaves it (its Web UI shows retried_at once
+    // retry_count > 0, so nothing reads that null).
     count = prev + 1;
-    // A hash that carries retry_count but a null failed_at (Verk's fresh job: retry_count 0,
-    // failed_at null) gets one, so the Web UI's "originally failed" has a time to show.
-    if (doc.get('failed_at') === null) doc.set('failed_at', timestampToken(nowMs, timeUnit));
   }
   doc.set('retry_count', int(count));
   const limit = backtraceLimit(doc);
