@@ -8,6 +8,7 @@
  *   value; `queue`, `error_message`, `error_class`, `failed_at` (or `retried_at` when the hash
  *   already has a `retry_count`: Ruby's `if msg["retry_count"]`, where 0 counts) and
  *   `retry_count` are set, a key it lacked appended in that order (sidekiq-wire.md, JobRetry);
+ *   a hash without `retry` first gets the worker class's option, `true` (JobRetry#local);
  * - Verk and Exq decode into their own struct and re-encode it: the entry has exactly the fields
  *   their own entries have (the consumer's captured entry shows them), the fields their structs
  *   share with the producer's hash keep the producer's values (null where it had none), and
@@ -69,18 +70,21 @@ function sidekiqDiffs({ job, own, actual, queue }: ForeignFailureInput): string[
   const diffs: string[] = [];
   const rc = job.get('retry_count');
   const stamp = rc !== undefined && rc !== null ? 'retried_at' : 'failed_at';
-  const set = ['queue', 'error_message', 'error_class', stamp, 'retry_count'];
+  // JobRetry#local first gives a hash without `retry` (nil) the worker class's option (true).
+  const set = ['retry', 'queue', 'error_message', 'error_class', stamp, 'retry_count'];
   const want = [...job.keys()];
   for (const k of set) if (!want.includes(k)) want.push(k);
   // error_backtrace is written only when the job asks for a backtrace; allow it at the end.
   const got = actual.keys().filter((k) => !(k === 'error_backtrace' && !job.has('error_backtrace')));
   if (got.join(',') !== want.join(',')) diffs.push(`keys differ: expected [${want.join(', ')}], got [${got.join(', ')}]`);
+  const retry = job.get('retry');
   for (const k of job.keys()) {
-    if (set.includes(k) || k === 'error_backtrace') continue;
+    if ((set.includes(k) && !(k === 'retry' && retry !== null)) || k === 'error_backtrace') continue;
     if (!same(job.get(k), actual.get(k))) diffs.push(`${k} was not kept: producer wrote ${show(job.get(k))}, entry has ${show(actual.get(k))}`);
   }
   const retryQueue = asString(job.get('retry_queue'));
   if (asString(actual.get('queue')) !== (retryQueue ?? queue)) diffs.push(`queue is ${show(actual.get('queue'))}, expected ${JSON.stringify(retryQueue ?? queue)}`);
+  if ((retry === undefined || retry === null) && actual.get('retry') !== true) diffs.push(`retry is ${show(actual.get('retry'))}, expected true (the worker option Sidekiq gives a job without one)`);
   if (!isInteger(actual.get('retry_count'))) diffs.push(`retry_count is ${show(actual.get('retry_count'))}, expected an integer`);
   const wantForm = form(own.get('failed_at'));
   if (form(actual.get(stamp)) !== wantForm) diffs.push(`${stamp} format differs: the consumer writes ${wantForm}, entry has ${form(actual.get(stamp))}`);

@@ -17,7 +17,7 @@ import { lifecycleCheck } from '../../src/compat/checks/lifecycle.js';
 import { produceCheck } from '../../src/compat/checks/produce.js';
 import { roundtripCheck } from '../../src/compat/checks/roundtrip.js';
 import { runCheck } from '../../src/compat/checks/run.js';
-import { JsonObject, parseJson } from '../../src/wire/json.js';
+import { JsonObject, parseJson, stringifyJson } from '../../src/wire/json.js';
 import { FIXTURES_DIR } from '../support/fixtures.js';
 import { TEST_REDIS_URL } from '../support/redis.js';
 
@@ -48,12 +48,14 @@ describe('the foreign-failure checker can fail', () => {
   it('accepts the entry Sidekiq writes for a Verk job and rejects one missing error_class or re-stamping failed_at', () => {
     const verkJob = obj('{"args":"[1]","class":"A","created_at":null,"enqueued_at":1795881061,"error_backtrace":null,"error_message":null,"failed_at":null,"finished_at":null,"jid":"123","max_retry_count":25,"queue":"default","retried_at":null,"retry_count":0}');
     // retry_count 0 is truthy in Ruby: Sidekiq stamps retried_at and counts 1.
-    const good = obj('{"args":"[1]","class":"A","created_at":null,"enqueued_at":1795881061,"error_backtrace":null,"error_message":"boom","failed_at":null,"finished_at":null,"jid":"123","max_retry_count":25,"queue":"default","retried_at":1795881070.5,"retry_count":1,"error_class":"E"}');
+    const good = obj('{"args":"[1]","class":"A","created_at":null,"enqueued_at":1795881061,"error_backtrace":null,"error_message":"boom","failed_at":null,"finished_at":null,"jid":"123","max_retry_count":25,"queue":"default","retried_at":1795881070.5,"retry_count":1,"retry":true,"error_class":"E"}');
     expect(foreignFailureDiffs({ consumer: 'sidekiq', job: verkJob, own: sidekiqOwn, actual: good, queue: 'default' })).toEqual([]);
-    const noClass = obj('{"args":"[1]","class":"A","created_at":null,"enqueued_at":1795881061,"error_backtrace":null,"error_message":"boom","failed_at":null,"finished_at":null,"jid":"123","max_retry_count":25,"queue":"default","retried_at":1795881070.5,"retry_count":1}');
+    const noClass = obj('{"args":"[1]","class":"A","created_at":null,"enqueued_at":1795881061,"error_backtrace":null,"error_message":"boom","failed_at":null,"finished_at":null,"jid":"123","max_retry_count":25,"queue":"default","retried_at":1795881070.5,"retry_count":1,"retry":true}');
     expect(foreignFailureDiffs({ consumer: 'sidekiq', job: verkJob, own: sidekiqOwn, actual: noClass, queue: 'default' }).join('; ')).toMatch(/keys differ.*error_class is absent/);
-    const stamped = obj('{"args":"[1]","class":"A","created_at":null,"enqueued_at":1795881061,"error_backtrace":null,"error_message":"boom","failed_at":1795881070,"finished_at":null,"jid":"123","max_retry_count":25,"queue":"default","retried_at":1795881070.5,"retry_count":1,"error_class":"E"}');
+    const stamped = obj('{"args":"[1]","class":"A","created_at":null,"enqueued_at":1795881061,"error_backtrace":null,"error_message":"boom","failed_at":1795881070,"finished_at":null,"jid":"123","max_retry_count":25,"queue":"default","retried_at":1795881070.5,"retry_count":1,"retry":true,"error_class":"E"}');
     expect(foreignFailureDiffs({ consumer: 'sidekiq', job: verkJob, own: sidekiqOwn, actual: stamped, queue: 'default' }).join('; ')).toMatch(/failed_at was not kept/);
+    const noRetry = obj(stringifyJson(good).replace(',"retry":true', ''));
+    expect(foreignFailureDiffs({ consumer: 'sidekiq', job: verkJob, own: sidekiqOwn, actual: noRetry, queue: 'default' }).join('; ')).toMatch(/retry is absent, expected true/);
   });
 
   it('holds a Verk consumer to its 13 keys with the args as a JSON string, and rejects Sidekiq keys kept or args left an array', () => {

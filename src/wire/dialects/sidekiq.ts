@@ -85,6 +85,10 @@ function sidekiqFailure(self: Dialect, jitter: (count: number) => number, job: D
   const retry = sidekiqRetrySetting(job.fields.retry);
   if (retry === false && mayDrop) return { kind: 'drop', reason: 'retry is false', retryCount: prev ?? 0 };
   const max = typeof retry === 'number' ? retry : policy.defaultMaxRetries;
+  // JobRetry#local: a hash whose `retry` is nil (a Verk or Resque job has none) takes the worker
+  // class's option, true by default, and keeps it: the entry gains `"retry":true`.
+  const r = doc.get('retry');
+  if (r === undefined || r === null) doc.set('retry', true);
   const retryQueue = doc.get('retry_queue');
   doc.set('queue', typeof retryQueue === 'string' ? retryQueue : ctx.fetchedQueue);
   doc.set('error_message', info.errorMessage.slice(0, MAX_ERROR_MESSAGE));
