@@ -44,9 +44,9 @@ async function watch(w: Worker): Promise<{ maxInProgress: number; minQueued: num
   let minQueued = Infinity;
   const end = Date.now() + 1_500;
   while (Date.now() < end) {
-    const [[, ip], [, q]] = (await redis.multi().llen(k.inProgress('default', w.nodeId)).llen(k.queue('default')).exec())! as Array<[null, number]>;
-    maxInProgress = Math.max(maxInProgress, ip!);
-    minQueued = Math.min(minQueued, q!);
+    const replies = (await redis.multi().llen(k.inProgress('default', w.nodeId)).llen(k.queue('default')).exec())!;
+    maxInProgress = Math.max(maxInProgress, replies[0]![1] as number);
+    minQueued = Math.min(minQueued, replies[1]![1] as number);
     await sleep(10);
   }
   return { maxInProgress, minQueued };
