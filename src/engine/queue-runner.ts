@@ -89,6 +89,8 @@ export class QueueRunner {
   private blockingId: number | undefined;
   private blockPending: Promise<void> | undefined;
   private woken = false;
+  /** The loop waits in nextWake(): a tick sent from finished() is then the one it awaits next. */
+  private parked = false;
   private wakeResolve: (() => void) | undefined;
   private paused = false;
   private pausedAnnounced = false;
@@ -278,6 +280,19 @@ export class QueueRunner {
       this.announcePaused();
       if (drained) await this.nextWake();
     }
+    // A tick finished() sent while the loop was parked: settle it here (its jobs stay in
+    // in-progress; stop() gives them back after it, on the same connection).
+    const pending = this.tickPending;
+    if (pending) {
+      try {
+        await pending;
+      } catch {
+        // Its acks are kept by the audit as unsure; stop() gives the unfinished jobs back anyway.
+      } finally {
+        this.tickPending = undefined;
+        this.requested = 0;
+      }
+    }
   }
 
   private canFetch(): boolean {
@@ -363,6 +378,10 @@ export class QueueRunner {
     this.slots.delete(index);
     if (index < this.concurrency) this.freeIndexes.push(index);
     if (this.prefetched.length > 0 && !this.stopping) this.dispatch(this.prefetched.shift()!);
+    // Half the slots free and the loop parked: fetch for them now, while the other half still
+    // runs, so Redis works while Node does. Without prefetch, waiting for the whole batch to
+    // finish (setImmediate in nextWake) serialized the two (~10% of the c50 drain, ~15% at c1).
+    else if (this.parked && !this.tickPending && this.slots.size * 2 <= this.concurrency && !this.audit.due && this.canFetch()) this.sendTick(0);
     this.announcePaused();
     this.wake();
   }
@@ -420,7 +439,11 @@ export class QueueRunner {
 
   /** Resolves at the next wake (or at once if one happened), after other finishing jobs joined in. */
   private async nextWake(): Promise<void> {
-    if (!this.woken) await new Promise<void>((resolve) => { this.wakeResolve = resolve; });
+    if (!this.woken) {
+      this.parked = true;
+      await new Promise<void>((resolve) => { this.wakeResolve = resolve; });
+      this.parked = false;
+    }
     this.woken = false;
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
