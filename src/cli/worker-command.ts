@@ -2,7 +2,7 @@
  * `kiqgate worker`: runs a Worker from the command line until SIGTERM/SIGINT.
  *
  *   kiqgate worker --redis URL --require ./workers.js --queue default:25 --queue critical:10
- *                  [--node-id ID | --generate-node-id] [--concurrency N] [--timeout SECONDS]
+ *                  [--node-id ID | --generate-node-id] [--concurrency N] [--prefetch N] [--timeout SECONDS]
  *                  [--namespace NS] [--peer sidekiq6|sidekiq7|sidekiq8|verk|exq] [--config FILE]
  *
  * Options merge as API < config file < environment < flags (see engine/config.ts). The workers
@@ -16,7 +16,7 @@
  */
 import { pino } from 'pino';
 import { ConfigError, type WorkerOptions, Worker, parseQueueSpec, resolveConfig } from '../engine/index.js';
-import { aboutDays, checkConcurrency, MAX_CONCURRENCY, MAX_SHUTDOWN_TIMEOUT_MS } from '../engine/config.js';
+import { aboutDays, checkConcurrency, checkPrefetch, MAX_CONCURRENCY, MAX_SHUTDOWN_TIMEOUT_MS } from '../engine/config.js';
 import { redactText } from '../support/redact.js';
 import { CliError } from './cli-error.js';
 import { connectForCli, resolveRedisUrl } from './cli-redis.js';
@@ -34,6 +34,8 @@ const USAGE = `kiqgate worker --require ./workers.js [options]
   -q, --queue NAME[:N]    a queue and its concurrency N (repeatable; default: default:10);
                           N is how many jobs of that queue run at once (not Sidekiq's weight)
   -c, --concurrency N     concurrency of queues given without :N (or of every queue), 1-${MAX_CONCURRENCY}
+  --prefetch N            jobs per queue fetched before a slot is free to start them (default 0:
+                          waiting jobs stay in the queue, visible to Sidekiq and other consumers)
   --node-id ID            fixed node id (in-progress lists inprogress:<q>:<ID>; default "kiqgate_1")
   --generate-node-id      random node id, with Verk node heartbeat and dead-node recovery
   -t, --timeout SECONDS   shutdown timeout for running jobs (default 25)
@@ -64,6 +66,7 @@ export async function runWorkerCommand(argv: string[]): Promise<number> {
       require: { type: 'string', short: 'r' },
       queue: { type: 'string', short: 'q', multiple: true },
       concurrency: { type: 'string', short: 'c' },
+      prefetch: { type: 'string' },
       'node-id': { type: 'string' },
       'generate-node-id': { type: 'boolean' },
       timeout: { type: 'string', short: 't' },
@@ -92,6 +95,7 @@ export async function runWorkerCommand(argv: string[]): Promise<number> {
       concurrency = checkConcurrency(values.concurrency, '--concurrency', 'command line');
     }
     if (values.queue) cli.queues = Object.fromEntries(values.queue.map((q) => parseQueueSpec(q, 'command line', concurrency ?? 10)));
+    if (values.prefetch !== undefined) cli.prefetch = checkPrefetch(values.prefetch, 'command line', '--prefetch');
     if (values.redis !== undefined) cli.redis = values.redis;
     if (values['node-id'] !== undefined) cli.nodeId = values['node-id'];
     if (values['generate-node-id']) cli.generateNodeId = true;

@@ -88,6 +88,12 @@ export interface WorkerOptions {
   /** Seconds a blocking fetch waits before it re-checks (default 2, Sidekiq's BRPOP timeout). */
   blockTimeoutSeconds?: number;
   /**
+   * Jobs per queue fetched ahead of a free slot (default 0: a job leaves `queue:<q>` only when a
+   * slot starts it). Prefetched jobs sit in this node's in-progress list, where Sidekiq's stats
+   * and other consumers of the queue do not see them, until a slot here frees up (issue 16).
+   */
+  prefetch?: number;
+  /**
    * How long start() waits for Redis to answer before it fails with a clear error (default
    * 15000; 0 waits forever). A rejected login (WRONGPASS, NOAUTH) fails at once.
    */
@@ -117,6 +123,7 @@ export interface WorkerConfig {
   verkQueueStats: boolean;
   blockTimeoutSeconds: number;
   connectTimeoutMs: number;
+  prefetch: number;
 }
 
 /** An invalid configuration value: says which option, from which layer, and what is expected. */
@@ -214,6 +221,15 @@ export function checkConcurrency(v: unknown, option: string, source: string): nu
   return n;
 }
 
+/** Jobs a queue runner may fetch ahead of its free slots: 0 (the default) to {@link MAX_CONCURRENCY}. */
+export function checkPrefetch(v: unknown, source: string, option = 'prefetch'): number {
+  const n = typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0 || n > MAX_CONCURRENCY) {
+    throw new ConfigError(option, source, `expected an integer from 0 to ${MAX_CONCURRENCY} (jobs per queue fetched before a slot is free to start them), got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
 /** `name` when the one queue-name rule (src/wire/queue-name.ts) accepts it, else a ConfigError. */
 export function queueName(name: string, source: string): string {
   const problem = queueNameProblem(name);
@@ -259,6 +275,7 @@ const KNOWN_KEYS = new Set<string>([
   'redis', 'queues', 'nodeId', 'generateNodeId', 'heartbeatMs', 'sidekiqHeartbeat', 'pollIntervalMs',
   'shutdownTimeoutMs', 'maxRetries', 'deadMaxJobs', 'deadTimeoutSeconds', 'peer', 'namespace', 'logLevel',
   'jobLogLevels', 'processing', 'maxPayloadBytes', 'verkQueueStats', 'blockTimeoutSeconds', 'connectTimeoutMs',
+  'prefetch',
 ]);
 
 /** Checks one layer's values and returns them typed (undefined = not set in this layer). */
@@ -286,6 +303,7 @@ function checkLayer(layer: Record<string, unknown>, source: string, strictKeys: 
         out[k] = positiveInt(v, k, source); break;
       case 'maxRetries': case 'maxPayloadBytes':
         out[k] = positiveInt(v, k, source, 0); break;
+      case 'prefetch': out.prefetch = checkPrefetch(v, source); break;
       case 'peer':
         if (!isPeer(v)) throw new ConfigError(k, source, `expected one of ${PEERS.join(', ')}, got ${JSON.stringify(v)}`);
         out.peer = v;
@@ -330,6 +348,7 @@ const ENV_NAMES: Record<string, string> = {
   KIQGATE_PEER: 'peer', KIQGATE_NAMESPACE: 'namespace', KIQGATE_LOG_LEVEL: 'logLevel',
   KIQGATE_PROCESSING: 'processing', KIQGATE_MAX_PAYLOAD_BYTES: 'maxPayloadBytes',
   KIQGATE_VERK_QUEUE_STATS: 'verkQueueStats', KIQGATE_CONNECT_TIMEOUT_MS: 'connectTimeoutMs',
+  KIQGATE_PREFETCH: 'prefetch',
 };
 
 const JOB_LOG_LEVEL_ENV = { KIQGATE_START_LOG_LEVEL: 'start', KIQGATE_DONE_LOG_LEVEL: 'done', KIQGATE_FAIL_LOG_LEVEL: 'fail' } as const;
@@ -447,5 +466,6 @@ export function resolveConfig(layers: { api?: WorkerOptions; file?: string; env?
     verkQueueStats: m.verkQueueStats ?? false,
     blockTimeoutSeconds: m.blockTimeoutSeconds ?? 2,
     connectTimeoutMs: m.connectTimeoutMs ?? 15_000,
+    prefetch: m.prefetch ?? 0,
   };
 }

@@ -51,6 +51,8 @@ describe('kiqgate usage errors and --version', () => {
   it.each([
     [['--concurrency', '-5'], /^kiqgate worker: invalid --concurrency \(command line\): expected a concurrency from 1 to 10000 .*got "-5"$/],
     [['-c', '-5'], /^kiqgate worker: invalid --concurrency \(command line\): expected a concurrency from 1 to 10000 .*got "-5"$/],
+    [['--prefetch', '-1'], /^kiqgate worker: invalid --prefetch \(command line\): expected an integer from 0 to 10000 \(jobs per queue fetched before a slot is free to start them\), got "-1"$/],
+    [['--prefetch', 'all'], /^kiqgate worker: invalid --prefetch \(command line\): expected an integer from 0 to 10000 .*got "all"$/],
     [['--timeout', '-1'], /^kiqgate worker: invalid --timeout \(command line\): expected seconds ≥ 0, got "-1"$/],
     [['--timeout', '3000000'], /^kiqgate worker: invalid --timeout \(command line\): expected at most 2147481 seconds \(about 24\.8 days, the longest timer Node runs\), got "3000000"$/],
     [['--queue', '-x'], /^kiqgate worker: --queue needs a value, got "-x", which looks like an option .*; see kiqgate worker --help$/],

@@ -108,6 +108,19 @@ describe('worker configuration', () => {
     expect(() => envRedisUrl(empty)).toThrow(ConfigError);
   });
 
+  it('prefetch: 0 by default (issue 16), an integer from 0 to 10000 in every layer', () => {
+    expect(resolveConfig({}).prefetch).toBe(0);
+    expect(resolveConfig({ api: { prefetch: 5 }, env: { KIQGATE_PREFETCH: '7' } }).prefetch).toBe(7);
+    expect(resolveConfig({ env: { KIQGATE_PREFETCH: '7' }, cli: { prefetch: 0 } }).prefetch).toBe(0);
+    const bad: Array<[Parameters<typeof resolveConfig>[0], RegExp]> = [
+      [{ api: { prefetch: -1 } }, /^invalid prefetch \(API\): expected an integer from 0 to 10000 \(jobs per queue fetched before a slot is free to start them\), got -1$/],
+      [{ env: { KIQGATE_PREFETCH: 'lots' } }, /^invalid prefetch \(environment\): expected an integer from 0 to 10000 .*got "lots"$/],
+      [{ cli: { prefetch: 10_001 } }, /^invalid prefetch \(command line\): expected an integer from 0 to 10000/],
+      [{ api: { prefetch: 1.5 } }, /^invalid prefetch \(API\)/],
+    ];
+    for (const [layers, msg] of bad) expect(() => resolveConfig(layers)).toThrow(msg);
+  });
+
   it("rejects Sidekiq's name,weight queue syntax, saying kiqgate's name:N is a concurrency", () => {
     expect(() => parseQueueSpec('critical,2', 'command line')).toThrow(
       /invalid queues \(command line\): got "critical,2", Sidekiq's name,weight syntax; kiqgate's is name:N, where N is that queue's concurrency \(not a weight\), e\.g\. critical:2/);
