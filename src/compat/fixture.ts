@@ -82,9 +82,10 @@ export function findFixtureFiles(dir: string): string[] {
 }
 
 /** Whether `version` is on the release line `line` (`6.x`: any 6.*; `1.7`: any 1.7.*). */
-function onLine(version: string, line: string): boolean {
+function onLine(version: string, lines: string): boolean {
   const have = version.split('.');
-  return line.split('.').every((part, i) => part === 'x' || have[i] === part);
+  // `3.0|2.7`: a dialect may cover several release lines (Resque 3.0 and 2.7 write the same).
+  return lines.split('|').some((line) => line.split('.').every((part, i) => part === 'x' || have[i] === part));
 }
 
 /** The dialect that system/version writes (from PEER_TRAITS), or undefined when kiqgate does not speak it. */
@@ -103,7 +104,7 @@ export function spokenSystems(): string {
   const lines = new Map<string, string[]>();
   for (const p of PEERS) {
     const { family, versions } = PEER_TRAITS[p];
-    lines.set(family, [...(lines.get(family) ?? []), versions]);
+    lines.set(family, [...(lines.get(family) ?? []), versions.replaceAll('|', '/')]);
   }
   return [...lines].map(([family, versions]) => `${family} ${versions.join('/')}`).join(', ');
 }

@@ -5,8 +5,10 @@
  *   `created_at` (Sidekiq's client always sets it, Exq never writes it), a UUID jid or exactly
  *   Exq's six fresh-job keys with an integer `retry` (a caller may give either peer any jid);
  * - Sidekiq 8: a job timestamp written as integer milliseconds;
+ * - Resque: exactly `class` and `args`, nothing else (dialects/resque.ts);
  * - otherwise Sidekiq 6/7 (float seconds; the two write the same job hash, so both are candidates).
  */
+import { isResqueShape } from './dialects/resque.js';
 import type { Peer } from './peers.js';
 import { isEpochMilliseconds } from './timestamps.js';
 
@@ -30,6 +32,8 @@ function isFreshExqJob(job: Record<string, unknown>): boolean {
 
 /** Detects the dialect of a parsed job hash (a plain object from JSON.parse). */
 export function detectDialect(job: Record<string, unknown>): Detection {
+  // resque (issue 16): exactly `{"class","args"}` with no jid; no other peer writes that.
+  if (isResqueShape(job)) return { dialect: 'resque', candidates: ['resque'] };
   if (typeof job.args === 'string' || 'max_retry_count' in job) return { dialect: 'verk', candidates: ['verk'] };
   if ('processor' in job || (!('created_at' in job) && ((typeof job.jid === 'string' && UUID_RE.test(job.jid)) || isFreshExqJob(job)))) {
     return { dialect: 'exq', candidates: ['exq'] };

@@ -98,7 +98,9 @@ function backtraceLimit(doc: JsonObject): number | undefined {
  * A failure whose cause is not the handler is never dropped ({@link FailureCause}).
  */
 export function failureOutcome(job: DecodedJob, fetchedQueue: string, info: FailureInfo, nowMs: number, policy: FailurePolicy): FailureOutcome {
-  const peer: Peer = job.dialect;
+  // resque hook: a Resque-shaped job met by a worker standing in for Sidekiq fails as Sidekiq
+  // fails it (Sidekiq runs that hash as is). A Resque worker writes dialects/resque.ts's entry.
+  const peer: Peer = job.dialect === 'resque' ? 'sidekiq7' : job.dialect;
   const traits = PEER_TRAITS[peer];
   const doc = job.doc().clone();
   const message = info.errorMessage.slice(0, MAX_ERROR_MESSAGE);

@@ -11,6 +11,7 @@ import { WireError } from './errors.js';
 import { JsonNumber, JsonObject, type JsonValue, describe, fromNative, stringifyJson } from './json.js';
 import { PEER_TRAITS, type Peer, newJid } from './peers.js';
 import { queueNameProblem } from './queue-name.js';
+import { normalizeResqueJob } from './dialects/resque.js';
 import { isEpochMilliseconds, nowMs, timestampToken } from './timestamps.js';
 
 /** What a caller enqueues. Extra keys are Sidekiq options merged into the payload (Sidekiq peers only). */
@@ -110,6 +111,7 @@ function retrySetting(spec: JobSpec): boolean | number {
 
 /** Validates and normalizes one job for `peer`. */
 export function normalizeJob(spec: JobSpec, peer: Peer, opts: NormalizeOptions = {}): NormalizedJob {
+  if (peer === 'resque') return normalizeResqueJob(spec); // resque hook: `{"class","args"}` only
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
     throw new WireError('invalid_job', `a job must be an object with 'class' and 'args', got ${describe(spec)}`);
   }

@@ -6,15 +6,15 @@ import { randomFillSync, randomUUID } from 'node:crypto';
 import type { TimeUnit } from './timestamps.js';
 
 /** A target or source dialect: the runtime and version that writes or reads a payload. */
-export type Peer = 'sidekiq6' | 'sidekiq7' | 'sidekiq8' | 'verk' | 'exq';
+export type Peer = 'sidekiq6' | 'sidekiq7' | 'sidekiq8' | 'verk' | 'exq' | 'resque';
 
-export const PEERS: readonly Peer[] = ['sidekiq6', 'sidekiq7', 'sidekiq8', 'verk', 'exq'];
+export const PEERS: readonly Peer[] = ['sidekiq6', 'sidekiq7', 'sidekiq8', 'verk', 'exq', 'resque'];
 
 export interface PeerTraits {
-  readonly family: 'sidekiq' | 'verk' | 'exq';
+  readonly family: 'sidekiq' | 'verk' | 'exq' | 'resque';
   /**
    * The release line of that family this dialect is: leading version components, `x` for any
-   * (`6.x` is every 6.*, `1.7` is every 1.7.*). What the compat suite holds a fixture's
+   * (`6.x` is every 6.*, `1.7` is every 1.7.*; `3.0|2.7`: either line). What the compat suite holds a fixture's
    * system/version to: a version outside every line is not spoken.
    */
   readonly versions: string;
@@ -41,6 +41,10 @@ export const PEER_TRAITS: Readonly<Record<Peer, PeerTraits>> = {
   sidekiq8: { family: 'sidekiq', versions: '8.x', timeUnit: 'int_ms', firstRetryCount: 0, addsToQueuesSet: true, beatSeconds: 10, workKeySuffix: ':work', backtraceBase64: 'strict', deadMaxJobs: 10_000, deadTimeoutSeconds: 15_552_000 },
   verk: { family: 'verk', versions: '1.7', timeUnit: 'int_s', firstRetryCount: 1, addsToQueuesSet: false, beatSeconds: 30, workKeySuffix: ':work', backtraceBase64: 'text', deadMaxJobs: 100, deadTimeoutSeconds: 604_800 },
   exq: { family: 'exq', versions: '0.23', timeUnit: 'float_s', firstRetryCount: 1, addsToQueuesSet: true, beatSeconds: 5, workKeySuffix: ':workers', backtraceBase64: 'text', deadMaxJobs: 10_000, deadTimeoutSeconds: 15_552_000 },
+  // Resque (issue 16): jobs carry no timestamps, retries or jid; the timing/retry/dead fields
+  // below apply only to what kiqgate itself writes in Sidekiq's sets for such a job when the
+  // worker stands in for Sidekiq. Everything Resque-specific is in dialects/resque.ts.
+  resque: { family: 'resque', versions: '3.0|2.7', timeUnit: 'float_s', firstRetryCount: 0, addsToQueuesSet: true, beatSeconds: 60, workKeySuffix: ':work', backtraceBase64: 'strict', deadMaxJobs: 10_000, deadTimeoutSeconds: 15_552_000 },
 };
 
 export function isPeer(v: unknown): v is Peer {
@@ -89,5 +93,9 @@ export function newJid(peer: Peer): string {
     }
     case 'exq':
       return randomUUID();
+    case 'resque':
+      // Resque jobs have no id; kiqgate derives one from the bytes (dialects/resque.ts) and
+      // never writes it. This one only names kiqgate's own entries.
+      return randomHex(24);
   }
 }

@@ -105,7 +105,7 @@ export async function heartbeatStep(f: Fixture, ctx: CheckContext, t: Tally): Pr
   const theirs = [f.state, ...(f.checkpoints ?? []).map((c) => c.state)].map(processHash).find((h) => h !== undefined);
   if (!theirs) return;
   const ns = `${ctx.namespace}:h`;
-  const w = await startCheckWorker(ctx.redisUrl, ns, ['default'], [], 'record', { sidekiqHeartbeat: true, peer: peer as Exclude<Peer, 'verk' | 'exq'> });
+  const w = await startCheckWorker(ctx.redisUrl, ns, ['default'], [], 'record', { sidekiqHeartbeat: true, peer: peer as Exclude<Peer, 'verk' | 'exq' | 'resque'> });
   try {
     const key = `${ns}:${w.worker.identity}`;
     await waitUntil(async () => (await ctx.redis.exists(key)) === 1);
