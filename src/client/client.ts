@@ -7,6 +7,8 @@
  * - scheduled (`at`/`in`): one `ZADD schedule <score> <json> [<score> <json>…]`, no SADD; the
  *   stored JSON has no `at` and no `enqueued_at`; the score is float seconds;
  * - Verk: `LPUSH` only (Verk never touches `queues`), `ZADD schedule <int seconds>` when scheduled.
+ * - Resque: per job `SADD queues <q>` then `RPUSH queue:<q> {"class","args"}` (enqueue_to's
+ *   commands; Resque's workers pop the head); no scheduled jobs.
  *
  * One round trip per call (per batch for bulk). Every job is validated and encoded before the
  * first command is sent, so bad input never reaches Redis.
@@ -17,13 +19,14 @@ import {
   DEFAULT_MAX_PAYLOAD_BYTES, KeyLayout, type JobSpec, type NormalizedJob, type Peer,
   PEER_TRAITS, WireError, isPeer, normalizeJob, nowMs, scoreSeconds,
 } from '../wire/index.js';
+import { RESQUE_NAMESPACE } from '../wire/dialects/resque.js';
 
 export interface ClientOptions {
   /** Redis URL, ioredis options or instance; default `REDIS_URL` or redis://127.0.0.1:6379. */
   redis?: RedisTarget;
-  /** Whose format to write: `sidekiq6`, `sidekiq7` (default), `sidekiq8`, `verk` or `exq`. */
+  /** Whose format to write: `sidekiq6`, `sidekiq7` (default), `sidekiq8`, `verk`, `exq` or `resque`. */
   peer?: Peer;
-  /** Key prefix, as redis-namespace applied it (Exq's default `exq` when the peer is exq). */
+  /** Key prefix, as redis-namespace applied it (default `exq` for peer exq, `resque` for peer resque). */
   namespace?: string;
   /** Refuse payloads larger than this (bytes; default 8 MiB; 0 disables). */
   maxPayloadBytes?: number;
@@ -62,9 +65,9 @@ export class Client {
 
   constructor(opts: ClientOptions = {}) {
     const peer = opts.peer ?? 'sidekiq7';
-    if (!isPeer(peer)) throw new WireError('invalid_option', `peer must be one of sidekiq6, sidekiq7, sidekiq8, verk, exq, got ${JSON.stringify(peer)}`, 'peer');
+    if (!isPeer(peer)) throw new WireError('invalid_option', `peer must be one of sidekiq6, sidekiq7, sidekiq8, verk, exq, resque, got ${JSON.stringify(peer)}`, 'peer');
     this.peer = peer;
-    this.keys = new KeyLayout(opts.namespace ?? (peer === 'exq' ? 'exq' : undefined));
+    this.keys = new KeyLayout(opts.namespace ?? (peer === 'exq' ? 'exq' : peer === 'resque' ? RESQUE_NAMESPACE : undefined));
     const { redis, owned } = openRedis(opts.redis);
     this.redis = redis;
     this.owned = owned;
@@ -165,6 +168,7 @@ export class Client {
    * (one socket write for its commands).
    */
   private async push(jobs: NormalizedJob[]): Promise<void> {
+    if (this.peer === 'resque') return this.pushResque(jobs); // resque hook
     const traits = PEER_TRAITS[this.peer];
     if (jobs.length === 1 && jobs[0]!.runAtMs === undefined) {
       const j = jobs[0]!;
@@ -207,6 +211,19 @@ export class Client {
       }
       pipe.zadd(this.keys.schedule, ...args);
     }
+    const results = await pipe.exec();
+    for (const [err] of results ?? []) if (err) throw err;
+  }
+
+  /** Resque.enqueue_to's commands for each job, in order: `SADD queues q` + `RPUSH queue:q json`. */
+  private async pushResque(jobs: NormalizedJob[]): Promise<void> {
+    if (jobs.length === 1) {
+      const j = jobs[0]!;
+      await Promise.all([this.redis.sadd(this.keys.queues, j.queue), this.redis.rpush(this.keys.queue(j.queue), j.payload)]);
+      return;
+    }
+    const pipe = this.redis.pipeline();
+    for (const j of jobs) pipe.sadd(this.keys.queues, j.queue).rpush(this.keys.queue(j.queue), j.payload);
     const results = await pipe.exec();
     for (const [err] of results ?? []) if (err) throw err;
   }

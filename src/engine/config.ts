@@ -12,13 +12,17 @@ import type { Logger } from 'pino';
 import { closest } from '../support/did-you-mean.js';
 import { TLS_ENV } from '../support/tls.js';
 import { newJid, queueNameProblem } from '../wire/index.js';
+import { RESQUE_HEARTBEAT_MS, RESQUE_NAMESPACE } from '../wire/dialects/resque.js';
 import type { HandlerTable } from './registry.js';
 
 export type SidekiqPeer = 'sidekiq6' | 'sidekiq7' | 'sidekiq8';
+/** Whom the worker stands in for: a Sidekiq version's layout, or Resque (issue 16). */
+export type WorkerPeer = SidekiqPeer | 'resque';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 const SIDEKIQ_PEERS: readonly SidekiqPeer[] = ['sidekiq6', 'sidekiq7', 'sidekiq8'];
+const WORKER_PEERS: readonly WorkerPeer[] = [...SIDEKIQ_PEERS, 'resque'];
 
 /** What a caller may pass to `new Worker(...)`. Every field is optional. */
 export interface WorkerOptions {
@@ -57,10 +61,16 @@ export interface WorkerOptions {
    * job, Sidekiq's and Exq's 180 days otherwise); a value set here applies to every job.
    */
   deadTimeoutSeconds?: number;
-  /** Which Sidekiq version's process layout to write (default sidekiq7). */
-  peer?: SidekiqPeer;
-  /** Key prefix (`<ns>:`), as redis-namespace wrote it for Sidekiq 6. */
+  /**
+   * Whom to stand in for (default sidekiq7): a Sidekiq version's process layout and failure
+   * timestamps, or `resque`: consume `resque:queue:<q>` head first, failures to `resque:failed`,
+   * Resque's worker registry and stats, no retries unless a class opts in (README, Resque).
+   */
+  peer?: WorkerPeer;
+  /** Key prefix (`<ns>:`), as redis-namespace wrote it for Sidekiq 6 (default `resque` for peer resque). */
   namespace?: string;
+  /** Peer resque: the `workers:heartbeat` period in ms (default 60000, Resque's). */
+  resqueHeartbeatMs?: number;
   /** A pino logger (default: a JSON logger on stdout at `logLevel`). */
   logger?: Logger;
   /** Level of the default logger (default info). */
@@ -101,8 +111,9 @@ export interface WorkerConfig {
   /** The configured dead-set limits; undefined = not configured: the job's dialect's limit applies. */
   deadMaxJobs: number | undefined;
   deadTimeoutSeconds: number | undefined;
-  peer: SidekiqPeer;
+  peer: WorkerPeer;
   namespace: string | undefined;
+  resqueHeartbeatMs: number;
   logLevel: LogLevel;
   jobLogLevels: { start: LogLevel; done: LogLevel; fail: LogLevel };
   processing: boolean;
@@ -150,6 +161,7 @@ export const MAX_SHUTDOWN_TIMEOUT_MS = MAX_TIMER_MS - REDIS_GRACE_MS;
 /** Each timer option's ceiling, and why it is below {@link MAX_TIMER_MS} when it is. */
 const TIMER_LIMITS: Record<string, { max: number; unit: 'ms' | 's'; why?: string }> = {
   heartbeatMs: { max: MAX_TIMER_MS, unit: 'ms' },
+  resqueHeartbeatMs: { max: MAX_TIMER_MS, unit: 'ms' },
   connectTimeoutMs: { max: MAX_TIMER_MS, unit: 'ms' },
   // The scheduler waits 0.5x to 1.5x the interval (jitter).
   pollIntervalMs: { max: Math.floor(MAX_TIMER_MS / 1.5), unit: 'ms', why: 'the scheduler waits up to 1.5 times it' },
@@ -252,6 +264,7 @@ const KNOWN_KEYS = new Set<string>([
   'redis', 'queues', 'nodeId', 'generateNodeId', 'heartbeatMs', 'sidekiqHeartbeat', 'pollIntervalMs',
   'shutdownTimeoutMs', 'maxRetries', 'deadMaxJobs', 'deadTimeoutSeconds', 'peer', 'namespace', 'logLevel',
   'jobLogLevels', 'processing', 'maxPayloadBytes', 'verkQueueStats', 'blockTimeoutSeconds', 'connectTimeoutMs',
+  'resqueHeartbeatMs',
 ]);
 
 /** Checks one layer's values and returns them typed (undefined = not set in this layer). */
@@ -270,7 +283,7 @@ function checkLayer(layer: Record<string, unknown>, source: string, strictKeys: 
       case 'namespace': out.namespace = str(v, k, source); break;
       case 'generateNodeId': case 'sidekiqHeartbeat': case 'processing': case 'verkQueueStats':
         out[k] = bool(v, k, source); break;
-      case 'heartbeatMs': case 'pollIntervalMs': case 'blockTimeoutSeconds':
+      case 'heartbeatMs': case 'pollIntervalMs': case 'blockTimeoutSeconds': case 'resqueHeartbeatMs':
         out[k] = timerValue(positiveInt(v, k, source), k, source); break;
       case 'shutdownTimeoutMs': case 'connectTimeoutMs':
         out[k] = timerValue(positiveInt(v, k, source, 0), k, source); break;
@@ -280,10 +293,10 @@ function checkLayer(layer: Record<string, unknown>, source: string, strictKeys: 
       case 'maxRetries': case 'maxPayloadBytes':
         out[k] = positiveInt(v, k, source, 0); break;
       case 'peer':
-        if (typeof v !== 'string' || !(SIDEKIQ_PEERS as readonly string[]).includes(v)) {
-          throw new ConfigError(k, source, `expected one of ${SIDEKIQ_PEERS.join(', ')}, got ${JSON.stringify(v)}`);
+        if (typeof v !== 'string' || !(WORKER_PEERS as readonly string[]).includes(v)) {
+          throw new ConfigError(k, source, `expected one of ${WORKER_PEERS.join(', ')}, got ${JSON.stringify(v)}`);
         }
-        out.peer = v as SidekiqPeer;
+        out.peer = v as WorkerPeer;
         break;
       case 'logLevel': out.logLevel = level(v, k, source); break;
       case 'jobLogLevels': {
@@ -325,6 +338,7 @@ const ENV_NAMES: Record<string, string> = {
   KIQGATE_PEER: 'peer', KIQGATE_NAMESPACE: 'namespace', KIQGATE_LOG_LEVEL: 'logLevel',
   KIQGATE_PROCESSING: 'processing', KIQGATE_MAX_PAYLOAD_BYTES: 'maxPayloadBytes',
   KIQGATE_VERK_QUEUE_STATS: 'verkQueueStats', KIQGATE_CONNECT_TIMEOUT_MS: 'connectTimeoutMs',
+  KIQGATE_RESQUE_HEARTBEAT_MS: 'resqueHeartbeatMs',
 };
 
 const JOB_LOG_LEVEL_ENV = { KIQGATE_START_LOG_LEVEL: 'start', KIQGATE_DONE_LOG_LEVEL: 'done', KIQGATE_FAIL_LOG_LEVEL: 'fail' } as const;
@@ -420,7 +434,8 @@ export function resolveConfig(layers: { api?: WorkerOptions; file?: string; env?
     nodeId: m.nodeId ?? (m.generateNodeId ? newJid('verk') : DEFAULT_NODE_ID),
     generateNodeId: m.generateNodeId ?? false,
     heartbeatMs: m.heartbeatMs ?? 30_000,
-    sidekiqHeartbeat: m.sidekiqHeartbeat ?? true,
+    // Peer resque writes Resque's registry instead of Sidekiq's process heartbeat (unless asked).
+    sidekiqHeartbeat: m.sidekiqHeartbeat ?? m.peer !== 'resque',
     pollIntervalMs: m.pollIntervalMs ?? 5_000,
     shutdownTimeoutMs: m.shutdownTimeoutMs ?? 25_000,
     maxRetries: m.maxRetries ?? 25,
@@ -428,7 +443,8 @@ export function resolveConfig(layers: { api?: WorkerOptions; file?: string; env?
     deadMaxJobs: m.deadMaxJobs,
     deadTimeoutSeconds: m.deadTimeoutSeconds,
     peer: m.peer ?? 'sidekiq7',
-    namespace: m.namespace,
+    namespace: m.namespace ?? (m.peer === 'resque' ? RESQUE_NAMESPACE : undefined),
+    resqueHeartbeatMs: m.resqueHeartbeatMs ?? RESQUE_HEARTBEAT_MS,
     logLevel: m.logLevel ?? 'info',
     jobLogLevels: { start: jl.start ?? 'debug', done: jl.done ?? 'info', fail: jl.fail ?? 'warn' },
     processing: m.processing ?? true,

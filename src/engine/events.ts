@@ -30,8 +30,8 @@ export interface EngineEvents {
     errorClass: string;
     /** The error's message as recorded (whole; the entry keeps the first 10,000 characters). */
     errorMessage: string;
-    /** What happened to the job: retry, dead, or dropped. */
-    outcome: 'retry' | 'dead' | 'drop';
+    /** What happened to the job: retry, dead, dropped, or (peer resque) Resque's `failed` list. */
+    outcome: 'retry' | 'dead' | 'drop' | 'failed';
   };
   'queue:running': { queue: string };
   'queue:pausing': { queue: string };

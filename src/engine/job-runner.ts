@@ -15,6 +15,8 @@ import type { EngineEmitter } from './events.js';
 import { logText } from './log-text.js';
 import { type JobContext, Registry } from './registry.js';
 import { type ThrownDescription, describeThrown } from '../support/thrown-value.js';
+import { runResqueJob } from './resque-job.js';
+import type { ResqueRegistry } from './resque-registry.js';
 
 export type JobResult =
   | { kind: 'ack' }
@@ -23,13 +25,17 @@ export type JobResult =
   /** Computing the failure's entry threw (a bug, a payload it cannot handle): to dead as its exact bytes. */
   | { kind: 'dead-raw'; errorClass: string; message: string; atMs: number }
   /** The handler settled after the shutdown abort: the runner has given the job back to its queue. */
-  | { kind: 'given-back' };
+  | { kind: 'given-back' }
+  /** Peer resque: the entry to RPUSH to `failed` (a failed job, or one that could not be read). */
+  | { kind: 'resque-failed'; entry: string };
 
 export interface JobRunnerDeps {
   registry: Registry;
   config: WorkerConfig;
   logger: Logger;
   events: EngineEmitter;
+  /** Set when the worker stands in for Resque: its jobs run through resque-job.ts. */
+  resque?: ResqueRegistry | undefined;
 }
 
 /** An error the engine raises itself (unknown class, bad args), with a Sidekiq-style class name. */
@@ -104,7 +110,8 @@ class RunContext implements JobContext {
  */
 export async function runJob(raw: Buffer, queue: string, signal: AbortSignal, deps: JobRunnerDeps): Promise<JobResult> {
   try {
-    return await runDecoded(raw, queue, signal, deps);
+    // resque hook: a Resque worker reads, fails and counts jobs as Resque does.
+    return await (deps.resque ? runResqueJob(raw, queue, signal, deps, deps.resque) : runDecoded(raw, queue, signal, deps));
   } catch (err) {
     const d = describeThrown(err);
     safeLog(() => deps.logger.error({ queue, bytes: raw.length, errorClass: d.errorClass, err: logText(d.errorMessage) }, 'recording the job\'s failure failed: moved to dead with its raw bytes'));

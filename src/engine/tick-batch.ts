@@ -12,6 +12,8 @@ import { type DeadLimits, type KeyLayout, deadLimitsFor, floatSeconds, nowMs, un
 import type { WorkerConfig } from './config.js';
 import type { JobResult } from './job-runner.js';
 import { scripts } from './scripts.js';
+import { undecodableFailureEntry } from '../wire/dialects/resque.js';
+import type { ResqueRegistry } from './resque-registry.js';
 
 /** Sidekiq's daily stat keys live for 5 years. */
 export const DAILY_STAT_TTL = 157_680_000;
@@ -53,6 +55,8 @@ export class TickBatch {
     private readonly config: WorkerConfig,
     private readonly queue: string,
     private readonly inProgressKey: string,
+    /** Peer resque: failures go to Resque's `failed` list, counted per worker. */
+    private readonly resque?: ResqueRegistry,
   ) {}
 
   get size(): number {
@@ -92,6 +96,11 @@ export class TickBatch {
   writeFailures(pipe: ChainableCommander): void {
     const { keys, config, inProgressKey } = this;
     for (const { raw, result } of this.others) {
+      if (this.resque) {
+        this.writeResqueFailure(pipe, raw, result, this.resque);
+        continue;
+      }
+      if (result.kind === 'resque-failed') continue; // only made when this.resque is set
       if (result.kind === 'undecodable' || result.kind === 'dead-raw') {
         // Both keep the exact bytes in a wrapper every peer's tools read (src/wire/undecodable.ts):
         // a payload that could not be decoded, or a job whose failure could not be recorded.
@@ -118,6 +127,7 @@ export class TickBatch {
       }
     }
     this.others = [];
+    if (this.resque) this.failed = 0; // resque-fail-4.lua counted each one
     if (this.failed > 0) {
       const day = this.today();
       pipe.incrby(keys.stat('failed'), this.failed);
@@ -127,6 +137,21 @@ export class TickBatch {
       if (config.verkQueueStats) pipe.incrby(keys.stat('failed', this.queue), this.failed);
       this.failed = 0;
     }
+  }
+
+  /** One Resque failure: the entry leaves in-progress for `failed` atomically, with Resque's failed counts. */
+  private writeResqueFailure(pipe: ChainableCommander, raw: Buffer, result: Exclude<WrittenResult, { kind: 'ack' }>, side: ResqueRegistry): void {
+    let entry: string;
+    if (result.kind === 'resque-failed') entry = result.entry;
+    else {
+      // Only runJob's last-resort catch gets here (a bug in the failure path): keep the bytes.
+      const why = result.kind === 'dead-raw' ? { code: 'failure_path' as const, message: `${result.errorClass}: ${result.message}` }
+        : result.kind === 'undecodable' ? { code: result.error.code, message: result.error.message, field: result.error.field }
+        : { code: 'failure_path' as const, message: `unexpected result ${result.kind}` };
+      entry = undecodableFailureEntry(raw, why, { worker: side.id, queue: this.queue, atMs: nowMs() });
+    }
+    const k = side.keys;
+    scripts.resqueFail(pipe, { inProgress: this.inProgressKey, failed: k.failed, failedCount: k.failedCount(), workerFailedCount: k.failedCount(side.id) }, { raw, entry });
   }
 
   /** Empties the acks and processed counts, for the next ack-and-fetch call. */
