@@ -3,7 +3,8 @@
  * exercised as fully as a shipped one): the job payloads it holds, the pushes its producer made,
  * the jobs left queued, and the retry/dead/schedule entries the peer wrote.
  */
-import { type DecodedJob, decodeJob } from '../wire/index.js';
+import { type DecodedJob, type Peer, decodeJob } from '../wire/index.js';
+import { decodeResqueJob } from '../wire/dialects/resque.js';
 import { type Fixture, type FixtureCommand, type FixtureState, valueBytes, valueText } from './fixture.js';
 
 /** One job payload seen in a fixture, as bytes, with where it was seen. */
@@ -91,6 +92,8 @@ export function producerPushes(f: Fixture): ProducerPush[] {
   const source = system === 'exq' ? (f.lua_commands ?? []) : f.commands;
   // Sidekiq's client always sends SADD queues before its LPUSH; a lone LPUSH is not a client push.
   const loneLpushIsPush = system === 'verk';
+  // Resque's enqueue: SADD queues + RPUSH (its workers pop the head).
+  const push = system === 'resque' ? 'rpush' : 'lpush';
   const pushes: ProducerPush[] = [];
   let open: ProducerPush | undefined;
   for (const c of source) {
@@ -101,7 +104,7 @@ export function producerPushes(f: Fixture): ProducerPush[] {
       pushes.push(open);
       continue;
     }
-    if (name === 'lpush' && /(^|:)queue:/.test(key) && !/backup::/.test(key)) {
+    if (name === push && /(^|:)queue:/.test(key) && !/backup::/.test(key)) {
       const jobs = writtenMembers(c).map((m) => ({ payload: m.member, queueKey: m.key }));
       if (open) {
         open.commands.push(c);
@@ -150,11 +153,19 @@ export function writes(f: Fixture): Written[] {
   return out;
 }
 
-/** The job a payload holds, or undefined when it is not a decodable job (no size limit: fixtures are data). */
-export function decodeOrUndefined(bytes: Buffer): DecodedJob | undefined {
+/**
+ * The job a payload holds, or undefined when it is not a decodable job (no size limit: fixtures
+ * are data). `peer` resque: read as Resque's worker reads it (dialects/resque.ts).
+ */
+export function decodeOrUndefined(bytes: Buffer, peer?: Peer): DecodedJob | undefined {
   try {
-    return decodeJob(bytes, { maxBytes: 0 });
+    return decodeAs(bytes, peer);
   } catch {
     return undefined;
   }
+}
+
+/** Decodes as a worker standing in for `peer` reads a payload (Resque's lenient reading for resque). Throws WireError. */
+export function decodeAs(bytes: Buffer, peer?: Peer): DecodedJob {
+  return peer === 'resque' ? decodeResqueJob(bytes, { maxBytes: 0 }) : decodeJob(bytes, { maxBytes: 0 });
 }

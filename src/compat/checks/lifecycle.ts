@@ -7,7 +7,8 @@
  */
 import { WireError, decodeJob, type DecodedJob, undecodableOriginal } from '../../wire/index.js';
 import { comparePayloadShape, scoreForm } from '../payload-shape.js';
-import { type Fixture, valueBytes } from '../fixture.js';
+import { type Fixture, expectedPeer, valueBytes } from '../fixture.js';
+import { resqueLifecycle } from './lifecycle-resque.js';
 import { decodeOrUndefined, type Written, writes } from '../extract.js';
 import { type Check, type CheckContext, Tally } from '../types.js';
 import { queueOf, startCheckWorker, waitUntil } from './harness.js';
@@ -149,6 +150,10 @@ function viaAdminApi(f: Fixture, set: string, t0: number | undefined, t1: number
 
 export const lifecycleCheck: Check = async ({ fixture }, ctx) => {
   const t = new Tally();
+  if (expectedPeer(fixture) === 'resque') { // resque hook: Resque's failed list and worker registry
+    await resqueLifecycle(fixture, ctx, t);
+    return t.result('the fixture shows no failure, unreadable entry or worker registration');
+  }
   await failureStep(fixture, ctx, t);
   await undecodableStep(fixture, ctx, t);
   await promotionStep(fixture, ctx, t);

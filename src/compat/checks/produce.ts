@@ -9,7 +9,7 @@ import {
 } from '../../wire/index.js';
 import { compareCommands } from '../commands-compare.js';
 import { expectedPeer, valueText } from '../fixture.js';
-import { producerPushes } from '../extract.js';
+import { decodeAs, producerPushes } from '../extract.js';
 import { type Check, Tally, notApplicable } from '../types.js';
 
 /** Fields Sidekiq's client generates on a first push (a re-push keeps them in place). */
@@ -24,7 +24,10 @@ const GENERATED = new Set(['jid', 'created_at', 'enqueued_at']);
  */
 export function specFromPayload(doc: JsonObject, peer: Peer, at?: number, repush = false): JobSpec {
   const spec = {} as JobSpec;
-  if (peer === 'verk') {
+  if (peer === 'resque') {
+    spec.class = asString(doc.get('class')) ?? '';
+    spec.args = doc.get('args') as JsonValue[];
+  } else if (peer === 'verk') {
     spec.class = asString(doc.get('class')) ?? '';
     const args = asString(doc.get('args'));
     spec.args = args === undefined ? [] : (parseJson(args) as JsonValue[]);
@@ -59,12 +62,12 @@ export const produceCheck: Check = async ({ fixture }, ctx) => {
   for (const [i, push] of pushes.entries()) {
     const ns = `${ctx.namespace}:p${i}`;
     // Exq keys carry their own `exq:` prefix in the fixture; the client adds it for the exq peer.
-    const clientNs = peer === 'exq' ? `${ns}:${(valueText(push.commands[0]!.argv[1]!).split(':')[0])}` : ns;
+    const clientNs = peer === 'exq' || peer === 'resque' ? `${ns}:${(valueText(push.commands[0]!.argv[1]!).split(':')[0])}` : ns;
     const client = new Client({ redis: ctx.redisUrl, peer, namespace: clientNs, batchSize: push.jobs.length });
     try {
       let docs: JsonObject[];
       try {
-        docs = push.jobs.map((j) => decodeJob(j.payload, { maxBytes: 0 }).doc());
+        docs = push.jobs.map((j) => decodeAs(j.payload, peer).doc());
       } catch {
         continue; // the peer pushed something that is not a job (a bad-input scenario): nothing to replay
       }
@@ -76,7 +79,10 @@ export const produceCheck: Check = async ({ fixture }, ctx) => {
         // A job that already failed once (retry_count) or whose jid was pushed before is a re-push.
         const repush = seenJids.has(jid) || doc.has('retry_count');
         seenJids.add(jid);
-        return specFromPayload(doc, peer, score === undefined ? undefined : Date.now() / 1000 + (Number(score) - pushedAt), repush);
+        const spec = specFromPayload(doc, peer, score === undefined ? undefined : Date.now() / 1000 + (Number(score) - pushedAt), repush);
+        // A Resque job names no queue: the push's key does.
+        if (peer === 'resque') spec.queue = /queue:([^:]+)$/.exec(push.jobs[k]!.queueKey)?.[1] ?? 'default';
+        return spec;
       });
       if (specs.length === 1) await client.enqueue(specs[0]!);
       else await client.enqueueBulk(specs);
