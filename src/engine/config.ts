@@ -427,6 +427,9 @@ export function resolveConfig(layers: { api?: WorkerOptions; file?: string; env?
   if (m.nodeId !== undefined && m.generateNodeId) {
     throw new ConfigError('nodeId', 'merged options', 'a fixed nodeId and generateNodeId cannot both be set');
   }
+  if (m.peer === 'resque' && m.sidekiqHeartbeat) {
+    throw new ConfigError('sidekiqHeartbeat', 'merged options', "peer resque writes Resque's worker registry, not Sidekiq's process heartbeat; leave sidekiqHeartbeat unset");
+  }
   const jl = m.jobLogLevels ?? {};
   return {
     redis: m.redis,

@@ -41,11 +41,14 @@ async function failureAll(namespace: string): Promise<Array<Record<string, unkno
 }
 
 describe('peer resque: consume', () => {
-  it('defaults to the resque namespace and writes no Sidekiq process heartbeat', () => {
+  it('defaults to the resque namespace and writes no Sidekiq process heartbeat', async () => {
     const w = new Worker({ peer: 'resque', logger: silent });
     expect(w.config.namespace).toBe('resque');
     expect(w.config.sidekiqHeartbeat).toBe(false);
-    expect(new Client({ peer: 'resque' }).keys.queues).toBe('resque:queues');
+    const c = new Client({ redis: TEST_REDIS_URL, peer: 'resque' });
+    expect(c.keys.queues).toBe('resque:queues');
+    await c.close();
+    expect(() => new Worker({ peer: 'resque', sidekiqHeartbeat: true, logger: silent })).toThrow(/invalid sidekiqHeartbeat .*Resque's worker registry/);
   });
 
   it('runs jobs head first (Resque LPOPs; producers RPUSH), with the args Resque would pass, and counts them', async () => {
