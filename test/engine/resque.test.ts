@@ -130,6 +130,35 @@ describe('peer resque: failures', () => {
   });
 });
 
+describe('the consumer decides the failure entry', () => {
+  it('a Resque worker fails a Sidekiq job into failed, its bytes verbatim, the args as Sidekiq wrote them', async () => {
+    const n = ns();
+    const sidekiqJob = '{"retry":true,"queue":"default","class":"SkJob","args":[1,{"a":2}],"jid":"0123456789abcdef01234567","created_at":1795872486.5,"enqueued_at":1795872486.5}';
+    await redis.rpush(`${n}:queue:default`, sidekiqJob);
+    let seen: unknown;
+    const w = worker(n, { SkJob: (args) => { seen = args; throw new Error('nope'); } });
+    await w.start();
+    await until(async () => (await redis.llen(`${n}:failed`)) === 1 || undefined, 'the failure in failed');
+    expect(seen).toEqual([1, { a: 2 }]);
+    const [raw] = await redis.lrange(`${n}:failed`, 0, -1);
+    expect(raw).toContain(`"payload":${sidekiqJob},`);
+    expect(await redis.keys(`${n}:retry`)).toEqual([]);
+  });
+
+  it('a Sidekiq worker fails a Resque job into its retry set: the hash kept, Sidekiq\'s fields appended', async () => {
+    const n = ns();
+    await redis.lpush(`${n}:queue:default`, '{"class":"RqJob","args":[1]}');
+    const w = new Worker({ redis: TEST_REDIS_URL, peer: 'sidekiq7', namespace: n, queues: { default: 1 }, handlers: { RqJob: () => { throw new Error('nope'); } }, logger: silent, blockTimeoutSeconds: 1 });
+    workers.push(w);
+    await w.start();
+    await until(async () => (await redis.zcard(`${n}:retry`)) === 1 || undefined, 'the retry entry');
+    const [entry] = await redis.zrange(`${n}:retry`, 0, -1);
+    expect(Object.keys(JSON.parse(entry!) as object)).toEqual(['class', 'args', 'retry', 'queue', 'error_message', 'error_class', 'failed_at', 'retry_count']);
+    expect(entry!.startsWith('{"class":"RqJob","args":[1],"retry":true,"queue":"default",')).toBe(true);
+    expect(await redis.llen(`${n}:failed`)).toBe(0);
+  });
+});
+
 describe('peer resque: the worker registry', () => {
   it('registers, shows the running job verbatim, beats, and unregisters at stop', async () => {
     const n = ns();
