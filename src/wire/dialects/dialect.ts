@@ -174,9 +174,9 @@ export interface Dialect {
    */
   derivedJid?(payload: Buffer | string): string;
   /**
-   * How its worker reads a payload it consumes beyond what decodeJob accepts: a job another
-   * dialect wrote is still read by that dialect, but Resque runs any other hash with a class
-   * (args splatted, a dashed class name classified). Absent: decodeJob.
+   * How its worker reads a payload it consumes, when that differs from decodeJob: Resque runs
+   * any hash with a class (args splatted, a dashed class name classified), while args another
+   * dialect encodes its own way (Verk's JSON string) are still read by that dialect. Absent: decodeJob.
    */
   read?(raw: Buffer, opts: DecodeOptions): DecodedJob;
   /** The job hash its client writes for a validated draft (throws WireError for options it cannot carry). */

@@ -402,12 +402,13 @@ export const resque: Dialect = {
   unreadable(raw, why, ctx) {
     return { kind: 'failed-list', payload: undecodableFailureEntry(raw, why, { worker: ctx.policy.worker ?? '', queue: ctx.fetchedQueue, atMs: ctx.nowMs }), retryCount: 0 };
   },
-  // A job another runtime wrote is read by its own dialect (its args as its producer meant
-  // them: Verk's string decoded); anything else with a class, Resque's way (args splatted).
+  // Resque's worker runs any hash with a class, its args splatted. Where the producer's dialect
+  // reads the args otherwise (Verk's JSON string), that reading wins, as for every consumer
+  // (a job's args are what its producer meant); for array args the two agree.
   read(raw, opts) {
     try {
       const job = decodeJob(raw, opts);
-      if (job.dialect !== 'resque') return job;
+      if (job.dialect !== 'resque' && !Array.isArray(job.fields.args)) return job;
     } catch {
       // not a well-formed job of any dialect: Resque's worker still runs it if it has a class
     }
