@@ -15,7 +15,6 @@ import {
   DEFAULT_MAX_PAYLOAD_BYTES, type Dialect, KeyLayout, type JobSpec, type NormalizedJob, type Peer, type PushCommand,
   PEERS, WireError, dialectFor, isPeer, normalizeJob, nowMs,
 } from '../wire/index.js';
-import { RESQUE_NAMESPACE } from '../wire/dialects/resque.js';
 
 export interface ClientOptions {
   /** Redis URL, ioredis options or instance; default `REDIS_URL` or redis://127.0.0.1:6379. */

@@ -12,7 +12,7 @@ export type Peer = 'sidekiq6' | 'sidekiq7' | 'sidekiq8' | 'verk' | 'exq' | 'resq
 export const PEERS: readonly Peer[] = DIALECTS.map((d) => d.peer);
 
 export interface PeerTraits {
-  /** The runtime, as fixtures name their system (`sidekiq`, `verk`, `exq`). */
+  /** The runtime, as fixtures name their system (`sidekiq`, `verk`, `exq`, `resque`). */
   readonly family: string;
   /**
    * The release line of that family this dialect is: leading version components, `x` for any

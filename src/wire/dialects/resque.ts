@@ -26,7 +26,7 @@ import {
 import type { KeyLayout } from '../keys.js';
 import type { JobSpec, NormalizedJob } from '../normalize.js';
 import { queueNameProblem } from '../queue-name.js';
-import { UNDECODABLE_CLASS } from '../undecodable.js';
+import { UNDECODABLE_CLASS } from '../undecodable-class.js';
 import type { Dialect, FailureContext, JobDraft, PushCommand } from './dialect.js';
 import type { FailureOutcome } from './failure-rules.js';
 
