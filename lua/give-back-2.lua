@@ -4,7 +4,8 @@
 
   KEYS[1]  inprogress:<q>:<node>    this node's in-progress list
   KEYS[2]  queue:<q>                the queue the jobs came from
-  ARGV[…]  the exact bytes of each stranded entry, newest first (LRANGE order); an entry named
+  ARGV[1]  the queue's consuming end: 'R' the tail (RPUSH), 'L' the head (LPUSH; Resque)
+  ARGV[2…] the exact bytes of each stranded entry, newest first (LRANGE order); an entry named
            twice is given back twice only if the list holds it twice
 
   Returns how many entries were moved.
@@ -15,9 +16,10 @@
   node for dead) is skipped, so no job is ever duplicated by this script.
 ]]
 local moved = 0
-for i = 1, #ARGV do
+local push = ARGV[1] == 'L' and 'LPUSH' or 'RPUSH'
+for i = 2, #ARGV do
   if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
-    redis.call('RPUSH', KEYS[2], ARGV[i])
+    redis.call(push, KEYS[2], ARGV[i])
     moved = moved + 1
   end
 end

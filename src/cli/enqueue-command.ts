@@ -21,8 +21,11 @@ const HELP = `Usage: kiqgate enqueue --class CLASS --args JSON [options]
   --at ISO8601         run at this time (or epoch seconds)
   --in SECONDS         run this many seconds from now
   --retry true|false|N retry setting (default: true)
-  --peer P             sidekiq6 | sidekiq7 (default) | sidekiq8 | verk | exq
-  --namespace NS       key prefix (as redis-namespace applied it)
+  --peer P             sidekiq6 | sidekiq7 (default) | sidekiq8 | verk | exq | resque
+                       (resque: no --at/--in/--retry/--jid; prints the id derived
+                       from the payload, Resque jobs carry none)
+  --namespace NS       key prefix (as redis-namespace applied it; default exq for
+                       exq, resque for resque)
   --jid JID            use this job id
 ${tlsFlagsHelp(23)}
   -h, --help           this text
@@ -83,7 +86,7 @@ export async function run(argv: string[]): Promise<number> {
     throw err;
   }
   const peer = values.peer ?? 'sidekiq7';
-  if (!isPeer(peer)) throw new CliError(`--peer must be one of sidekiq6, sidekiq7, sidekiq8, verk, exq; got ${JSON.stringify(peer)}`);
+  if (!isPeer(peer)) throw new CliError(`--peer must be one of sidekiq6, sidekiq7, sidekiq8, verk, exq, resque; got ${JSON.stringify(peer)}`);
   const spec: JobSpec = { class: values.class, args: parseArgsJson(values.args) };
   if (values.queue !== undefined) spec.queue = values.queue;
   if (values.retry !== undefined) spec.retry = parseRetry(values.retry);

@@ -3,7 +3,7 @@
  *
  *   kiqgate worker --redis URL --require ./workers.js --queue default:25 --queue critical:10
  *                  [--node-id ID | --generate-node-id] [--concurrency N] [--prefetch N] [--timeout SECONDS]
- *                  [--namespace NS] [--peer sidekiq6|sidekiq7|sidekiq8|verk|exq] [--config FILE]
+ *                  [--namespace NS] [--peer sidekiq6|sidekiq7|sidekiq8|verk|exq|resque] [--config FILE]
  *
  * Options merge as API < config file < environment < flags (see engine/config.ts). The workers
  * module's shapes are described at loadWorkersModule (workers-module.ts); it may export `startup` and
@@ -39,9 +39,11 @@ const USAGE = `kiqgate worker --require ./workers.js [options]
   --node-id ID            fixed node id (in-progress lists inprogress:<q>:<ID>; default "kiqgate_1")
   --generate-node-id      random node id, with Verk node heartbeat and dead-node recovery
   -t, --timeout SECONDS   shutdown timeout for running jobs (default 25)
-  --namespace NS          key prefix (redis-namespace style)
+  --namespace NS          key prefix (redis-namespace style; default the peer's: exq, resque)
   --peer PEER             runtime to stand in for (failure entries, process registry):
-                          sidekiq6 | sidekiq7 | sidekiq8 | verk | exq (default sidekiq7)
+                          sidekiq6 | sidekiq7 | sidekiq8 | verk | exq | resque (default sidekiq7);
+                          resque: resque:queue:<q> head first, failures to resque:failed,
+                          Resque's worker registry and stats
   --config FILE           JSON config file (same option names as the API)
   --log-level LEVEL       trace | debug | info | warn | error | fatal | silent
   --no-processing         run the scheduler and heartbeat only, fetch nothing

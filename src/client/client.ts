@@ -3,7 +3,8 @@
  * pushed them, by sending the same commands in the same order: the peer's dialect writes the job
  * hash (`normalizeJob`) and the push plan (`Dialect.pushPlan`: e.g. Sidekiq ≤ 7's `SADD queues`
  * + `LPUSH` per queue, Sidekiq 8's one SADD for the batch, Verk's lone LPUSH, one
- * `ZADD schedule` for scheduled jobs); this class validates, sends, and batches.
+ * `ZADD schedule` for scheduled jobs, Resque's `SADD queues` + `RPUSH` per job); this class
+ * validates, sends, and batches.
  *
  * One round trip per call (per batch for bulk). Every job is validated and encoded before the
  * first command is sent, so bad input never reaches Redis.
@@ -18,9 +19,9 @@ import {
 export interface ClientOptions {
   /** Redis URL, ioredis options or instance; default `REDIS_URL` or redis://127.0.0.1:6379. */
   redis?: RedisTarget;
-  /** Whose format to write: `sidekiq6`, `sidekiq7` (default), `sidekiq8`, `verk` or `exq`. */
+  /** Whose format to write: `sidekiq6`, `sidekiq7` (default), `sidekiq8`, `verk`, `exq` or `resque`. */
   peer?: Peer;
-  /** Key prefix, as redis-namespace applied it (Exq's default `exq` when the peer is exq). */
+  /** Key prefix, as redis-namespace applied it (default `exq` for peer exq, `resque` for peer resque). */
   namespace?: string;
   /** Refuse payloads larger than this (bytes; default 8 MiB; 0 disables). */
   maxPayloadBytes?: number;
@@ -185,4 +186,5 @@ export class Client {
     const results = await pipe.exec();
     for (const [err] of results ?? []) if (err) throw err;
   }
+
 }

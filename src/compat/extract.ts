@@ -3,7 +3,7 @@
  * exercised as fully as a shipped one): the job payloads it holds, the pushes its producer made,
  * the jobs left queued, and the retry/dead/schedule entries the peer wrote.
  */
-import { type DecodedJob, decodeJob, dialectOfRelease } from '../wire/index.js';
+import { type DecodedJob, type Peer, decodeJob, dialectFor, dialectOfRelease } from '../wire/index.js';
 import { type Fixture, type FixtureCommand, type FixtureState, valueBytes, valueText } from './fixture.js';
 
 /** One job payload seen in a fixture, as bytes, with where it was seen. */
@@ -91,9 +91,11 @@ export function producerPushes(f: Fixture): ProducerPush[] {
   const writer = f.producer ?? f;
   const dialect = dialectOfRelease(writer.system, writer.version);
   const source = dialect?.pushesThroughScript ? (f.lua_commands ?? []) : f.commands;
-  // A client that sends SADD queues before its LPUSH (Sidekiq's) never sends a lone LPUSH; one
-  // that never touches `queues` (Verk's) pushes with the LPUSH alone.
+  // A client that sends SADD queues before its list push (Sidekiq's) never sends a lone one;
+  // one that never touches `queues` (Verk's) pushes with the list push alone.
   const loneLpushIsPush = dialect !== undefined && !dialect.traits.addsToQueuesSet;
+  // The list push at the producer's end: LPUSH (Sidekiq, Verk, Exq) or RPUSH (Resque).
+  const push = dialect?.queueEnds.push === 'tail' ? 'rpush' : 'lpush';
   const pushes: ProducerPush[] = [];
   let open: ProducerPush | undefined;
   for (const c of source) {
@@ -104,7 +106,7 @@ export function producerPushes(f: Fixture): ProducerPush[] {
       pushes.push(open);
       continue;
     }
-    if (name === 'lpush' && /(^|:)queue:/.test(key) && !/backup::/.test(key)) {
+    if (name === push && /(^|:)queue:/.test(key) && !/backup::/.test(key)) {
       const jobs = writtenMembers(c).map((m) => ({ payload: m.member, queueKey: m.key }));
       if (open) {
         open.commands.push(c);
@@ -153,11 +155,23 @@ export function writes(f: Fixture): Written[] {
   return out;
 }
 
-/** The job a payload holds, or undefined when it is not a decodable job (no size limit: fixtures are data). */
-export function decodeOrUndefined(bytes: Buffer): DecodedJob | undefined {
+/**
+ * The job a payload holds, or undefined when it is not a decodable job (no size limit: fixtures
+ * are data), read as a worker standing in for `peer` reads it ({@link decodeAs}).
+ */
+export function decodeOrUndefined(bytes: Buffer, peer?: Peer): DecodedJob | undefined {
   try {
-    return decodeJob(bytes, { maxBytes: 0 });
+    return decodeAs(bytes, peer);
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Decodes as a worker standing in for `peer` reads a payload: its dialect's own reading when it
+ * has one (Resque's lenient reading), else by the producer's detected dialect. Throws WireError.
+ */
+export function decodeAs(bytes: Buffer, peer?: Peer): DecodedJob {
+  const read = peer === undefined ? undefined : dialectFor(peer).read;
+  return read ? read(bytes, { maxBytes: 0 }) : decodeJob(bytes, { maxBytes: 0 });
 }

@@ -106,7 +106,7 @@ export function producerPeer(f: Fixture): Peer | undefined {
 /** What kiqgate speaks, from the dialects' release lines: `sidekiq 6.x/7.x/8.x, verk 1.7, exq 0.23`. */
 export function spokenSystems(): string {
   const lines = new Map<string, string[]>();
-  for (const { traits } of DIALECTS) lines.set(traits.family, [...(lines.get(traits.family) ?? []), traits.versions]);
+  for (const { traits } of DIALECTS) lines.set(traits.family, [...(lines.get(traits.family) ?? []), traits.versions.replaceAll('|', '/')]);
   return [...lines].map(([system, versions]) => `${system} ${versions.join('/')}`).join(', ');
 }
 

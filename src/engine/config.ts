@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { closest } from '../support/did-you-mean.js';
 import { TLS_ENV } from '../support/tls.js';
 import { PEERS, type Peer, dialectFor, isPeer, newJid, queueNameProblem } from '../wire/index.js';
+import { RESQUE_HEARTBEAT_MS } from '../wire/dialects/resque.js';
 import type { HandlerTable } from './registry.js';
 
 /** The Sidekiq versions (kept for the API: a Sidekiq peer is one `peer` value among others). */
@@ -68,6 +69,8 @@ export interface WorkerOptions {
   peer?: Peer;
   /** Key prefix (`<ns>:`), as redis-namespace wrote it for Sidekiq 6; default the peer's (Exq: `exq`). */
   namespace?: string;
+  /** Peer resque: the `workers:heartbeat` period in ms (default 60000, Resque's). */
+  resqueHeartbeatMs?: number;
   /** A pino logger (default: a JSON logger on stdout at `logLevel`). */
   logger?: Logger;
   /** Level of the default logger (default info). */
@@ -116,6 +119,7 @@ export interface WorkerConfig {
   deadTimeoutSeconds: number | undefined;
   peer: Peer;
   namespace: string | undefined;
+  resqueHeartbeatMs: number;
   logLevel: LogLevel;
   jobLogLevels: { start: LogLevel; done: LogLevel; fail: LogLevel };
   processing: boolean;
@@ -164,6 +168,7 @@ export const MAX_SHUTDOWN_TIMEOUT_MS = MAX_TIMER_MS - REDIS_GRACE_MS;
 /** Each timer option's ceiling, and why it is below {@link MAX_TIMER_MS} when it is. */
 const TIMER_LIMITS: Record<string, { max: number; unit: 'ms' | 's'; why?: string }> = {
   heartbeatMs: { max: MAX_TIMER_MS, unit: 'ms' },
+  resqueHeartbeatMs: { max: MAX_TIMER_MS, unit: 'ms' },
   connectTimeoutMs: { max: MAX_TIMER_MS, unit: 'ms' },
   // The scheduler waits 0.5x to 1.5x the interval (jitter).
   pollIntervalMs: { max: Math.floor(MAX_TIMER_MS / 1.5), unit: 'ms', why: 'the scheduler waits up to 1.5 times it' },
@@ -276,6 +281,7 @@ const KNOWN_KEYS = new Set<string>([
   'shutdownTimeoutMs', 'maxRetries', 'deadMaxJobs', 'deadTimeoutSeconds', 'peer', 'namespace', 'logLevel',
   'jobLogLevels', 'processing', 'maxPayloadBytes', 'verkQueueStats', 'blockTimeoutSeconds', 'connectTimeoutMs',
   'prefetch',
+  'resqueHeartbeatMs',
 ]);
 
 /** Checks one layer's values and returns them typed (undefined = not set in this layer). */
@@ -294,7 +300,7 @@ function checkLayer(layer: Record<string, unknown>, source: string, strictKeys: 
       case 'namespace': out.namespace = str(v, k, source); break;
       case 'generateNodeId': case 'sidekiqHeartbeat': case 'processing': case 'verkQueueStats':
         out[k] = bool(v, k, source); break;
-      case 'heartbeatMs': case 'pollIntervalMs': case 'blockTimeoutSeconds':
+      case 'heartbeatMs': case 'pollIntervalMs': case 'blockTimeoutSeconds': case 'resqueHeartbeatMs':
         out[k] = timerValue(positiveInt(v, k, source), k, source); break;
       case 'shutdownTimeoutMs': case 'connectTimeoutMs':
         out[k] = timerValue(positiveInt(v, k, source, 0), k, source); break;
@@ -349,6 +355,7 @@ const ENV_NAMES: Record<string, string> = {
   KIQGATE_PROCESSING: 'processing', KIQGATE_MAX_PAYLOAD_BYTES: 'maxPayloadBytes',
   KIQGATE_VERK_QUEUE_STATS: 'verkQueueStats', KIQGATE_CONNECT_TIMEOUT_MS: 'connectTimeoutMs',
   KIQGATE_PREFETCH: 'prefetch',
+  KIQGATE_RESQUE_HEARTBEAT_MS: 'resqueHeartbeatMs',
 };
 
 const JOB_LOG_LEVEL_ENV = { KIQGATE_START_LOG_LEVEL: 'start', KIQGATE_DONE_LOG_LEVEL: 'done', KIQGATE_FAIL_LOG_LEVEL: 'fail' } as const;
@@ -459,6 +466,7 @@ export function resolveConfig(layers: { api?: WorkerOptions; file?: string; env?
     deadTimeoutSeconds: m.deadTimeoutSeconds,
     peer,
     namespace: m.namespace ?? dialect.defaultNamespace,
+    resqueHeartbeatMs: m.resqueHeartbeatMs ?? RESQUE_HEARTBEAT_MS,
     logLevel: m.logLevel ?? 'info',
     jobLogLevels: { start: jl.start ?? 'debug', done: jl.done ?? 'info', fail: jl.fail ?? 'warn' },
     processing: m.processing ?? true,

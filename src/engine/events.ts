@@ -31,7 +31,7 @@ export interface EngineEvents {
     errorClass: string;
     /** The error's message as recorded (whole; the entry keeps the first 10,000 characters). */
     errorMessage: string;
-    /** What happened to the job: retry, dead, or dropped. */
+    /** What happened to the job: retry, dead, dropped, or (a Resque worker) Resque's `failed` list. */
     outcome: FailureOutcome['kind'];
   };
   'queue:running': { queue: string };

@@ -23,6 +23,7 @@
  * script is guarded by its LREM, and a resent fetch only strands a batch, which this audit
  * gives back.
  */
+import type { ListEnd } from '../wire/index.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { scripts } from './scripts.js';
@@ -84,6 +85,8 @@ export class InProgressAudit {
     private readonly queueKey: string,
     private readonly log: Logger,
     private readonly wake: () => void,
+    /** The queue's consuming end, where strays go back (Resque: the head). */
+    private readonly end: ListEnd = 'tail',
   ) {}
 
   /** Audits every `intervalMs` and after each reconnect of `connections`. */
@@ -147,7 +150,7 @@ export class InProgressAudit {
     const extra = strandedEntries(list, this.held(holding()));
     let moved = 0;
     for (let i = 0; i < extra.length; i += GIVE_BACK_BATCH) {
-      moved += Number(await scripts.giveBack(this.redis, this.inProgressKey, this.queueKey, extra.slice(i, i + GIVE_BACK_BATCH)));
+      moved += Number(await scripts.giveBack(this.redis, this.inProgressKey, this.queueKey, extra.slice(i, i + GIVE_BACK_BATCH), this.end));
     }
     if (moved > 0) this.log.warn({ moved, inProgress: this.inProgressKey }, 'gave back jobs stranded in this node\'s in-progress list (a fetch whose reply was lost)');
     return moved;

@@ -8,13 +8,14 @@
  */
 import type { Logger } from 'pino';
 import {
-  type DecodedJob, type FailureCause, type FailureOutcome, WireError, decodeJob, failureOutcome, isEpochMilliseconds, nowMs,
+  type DecodedJob, type FailureCause, type FailureOutcome, WireError, decodeJob, dialectFor, failureOutcome, isEpochMilliseconds, nowMs,
 } from '../wire/index.js';
 import type { LogLevel, WorkerConfig } from './config.js';
 import type { EngineEmitter } from './events.js';
 import { logText } from './log-text.js';
 import { type JobContext, Registry } from './registry.js';
 import { type ThrownDescription, describeThrown } from '../support/thrown-value.js';
+import { delay } from '../support/delay.js';
 
 export type JobResult =
   | { kind: 'ack' }
@@ -25,11 +26,21 @@ export type JobResult =
   /** The handler settled after the shutdown abort: the runner has given the job back to its queue. */
   | { kind: 'given-back' };
 
+/** Told when a job starts and ends (a registry that shows running jobs: Resque's `worker:<id>`). */
+export interface RunningJobs {
+  jobStarted(token: object, queue: string, payloadJson: string): void;
+  jobFinished(token: object): void;
+}
+
 export interface JobRunnerDeps {
   registry: Registry;
   config: WorkerConfig;
   logger: Logger;
   events: EngineEmitter;
+  /** Shown the running jobs (the consumer's registry, when it lists them). */
+  tracker?: RunningJobs | undefined;
+  /** The worker's identity, for failure entries that name it (Resque's `worker`). */
+  workerId?: string | undefined;
 }
 
 /** An error the engine raises itself (unknown class, bad args), with a Sidekiq-style class name. */
@@ -115,11 +126,14 @@ export async function runJob(raw: Buffer, queue: string, signal: AbortSignal, de
 async function runDecoded(raw: Buffer, queue: string, signal: AbortSignal, deps: JobRunnerDeps): Promise<JobResult> {
   const { config, logger, events } = deps;
   let job: DecodedJob;
+  // The consumer's own reading when it has one (Resque runs any hash with a class), else the
+  // producer's dialect, detected from the payload, reads it.
+  const consumer = dialectFor(config.peer);
   try {
-    job = decodeJob(raw, { maxBytes: config.maxPayloadBytes });
+    job = consumer.read ? consumer.read(raw, { maxBytes: config.maxPayloadBytes }) : decodeJob(raw, { maxBytes: config.maxPayloadBytes });
   } catch (err) {
     const error = err instanceof WireError ? err : new WireError('invalid_json', describeThrown(err).errorMessage);
-    safeLog(() => logger.error({ queue, code: error.code, field: error.field, bytes: raw.length, err: logText(error.message) }, 'undecodable payload: moved to dead, exact bytes in raw_base64'));
+    safeLog(() => logger.error({ queue, code: error.code, field: error.field, bytes: raw.length, err: logText(error.message) }, `undecodable payload: moved to ${consumer.unreadable ? 'failed' : 'dead'}, exact bytes in raw_base64`));
     return { kind: 'undecodable', error, atMs: nowMs() };
   }
 
@@ -152,11 +166,31 @@ async function runDecoded(raw: Buffer, queue: string, signal: AbortSignal, deps:
     if (events.listenerCount('job:started') > 0) events.fire('job:started', base);
     // Checked before a closure is made: the per-job path allocates nothing for a line that is off.
     if (levelOn(logger, start)) safeLog(() => log()[start]('start'));
+    const token = {};
+    deps.tracker?.jobStarted(token, queue, job.text);
     try {
-      await cls.handler(job.args, new RunContext(job.jid, queue, job.className, job.retryCount, signal, job, log));
-    } catch (err) {
-      failed = true;
-      failure = err;
+      // A consumer without a retry set (Resque) re-runs a class that opts in (`retries`) in-process.
+      const reruns = consumer.inProcessRetries ? (cls.retries ?? 0) : 0;
+      for (let run = 0; ; run++) {
+        failed = false;
+        try {
+          await cls.handler(job.args, new RunContext(job.jid, queue, job.className, job.retryCount, signal, job, log));
+        } catch (err) {
+          failed = true;
+          failure = err;
+        }
+        if (!failed || signal.aborted || run >= reruns) break;
+        // Wait n × retryDelayMs, or until a hard stop aborts (the job is then given back).
+        const wait = delay((run + 1) * (cls.retryDelayMs ?? 1000));
+        const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+        const rerun = run + 1;
+        safeLog(() => log().info({ err: logText(describeThrown(failure).errorMessage), rerun }, 'failed; running it again (class retries)'));
+        await Promise.race([wait.promise, aborted]);
+        wait.cancel();
+        if (signal.aborted) break;
+      }
+    } finally {
+      deps.tracker?.jobFinished(token);
     }
     // A settle after the shutdown abort: stop() has already given the job back to its queue.
     if (signal.aborted) return givenBack(log, queue, !failed, startedAt);
@@ -193,17 +227,18 @@ function recordFailure(
   const failedAt = nowMs();
   // The entry is the one the runtime this worker stands in for would write, whoever produced the job.
   const consumer = config.peer;
+  const worker = ctx.deps.workerId === undefined ? {} : { worker: ctx.deps.workerId };
   let outcome: FailureOutcome;
   try {
-    outcome = failureOutcome(job, queue, { ...info, ...(wantsBacktrace(job) ? { backtrace: error.backtrace } : {}) }, failedAt, {
-      defaultMaxRetries: config.maxRetries, consumer,
+    outcome = failureOutcome(job, queue, { ...info, stack: error.backtrace, ...(wantsBacktrace(job) ? { backtrace: error.backtrace } : {}) }, failedAt, {
+      defaultMaxRetries: config.maxRetries, consumer, ...worker,
       ...(retryAt ? { retryAt: (ms: number, count: number) => toEpochMs(retryAt(new Date(ms), count)) } : {}),
     });
   } catch (err) {
     // A retryAt that throws (or returns garbage) must not lose the job: fall back to the default backoff.
     const d = describeThrown(err);
     safeLog(() => ctx.log().error({ errorClass: d.errorClass, err: logText(d.errorMessage) }, 'retryAt failed; using the default backoff'));
-    outcome = failureOutcome(job, queue, info, failedAt, { defaultMaxRetries: config.maxRetries, consumer });
+    outcome = failureOutcome(job, queue, { ...info, stack: error.backtrace }, failedAt, { defaultMaxRetries: config.maxRetries, consumer, ...worker });
   }
   const durationMs = Date.now() - ctx.startedAt;
   const level = config.jobLogLevels.fail;

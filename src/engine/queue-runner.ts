@@ -30,7 +30,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { delay } from '../support/delay.js';
-import type { KeyLayout } from '../wire/index.js';
+import { type KeyLayout, type ListEnd, dialectFor } from '../wire/index.js';
 import type { WorkerConfig } from './config.js';
 import type { RunningJob } from './engine-view.js';
 import type { EngineEmitter } from './events.js';
@@ -39,6 +39,7 @@ import { type JobRunnerDeps, runJob } from './job-runner.js';
 import type { Registry } from './registry.js';
 import { requeueAll, scripts } from './scripts.js';
 import { DAILY_STAT_TTL, TickBatch } from './tick-batch.js';
+import type { ResqueRegistry } from './resque-registry.js';
 
 export interface QueueRunnerDeps {
   /** The shared command connection (scripts defined on it). */
@@ -51,6 +52,8 @@ export interface QueueRunnerDeps {
   events: EngineEmitter;
   registry: Registry;
   nodeId: string;
+  /** A peer whose registry is Resque's (`processRegistry.kind` resque-workers): this worker's entry (running jobs, per-worker stats). */
+  resque?: ResqueRegistry | undefined;
 }
 
 interface Slot {
@@ -103,6 +106,10 @@ export class QueueRunner {
   private supervisor: Promise<void> | undefined;
   /** One controller for every job of this runner: it only ever fires at a hard stop, for all of them. */
   private readonly abort = new AbortController();
+  /** The consuming end of the queue (Resque's is the head), for fetches and give-backs. */
+  private readonly end: ListEnd;
+  /** TTL of the second processed counter: Sidekiq's daily key; 0 for Resque's per-worker one. */
+  private readonly dayTtl: number;
 
   constructor(readonly name: string, readonly concurrency: number, private readonly deps: QueueRunnerDeps) {
     this.queueKey = deps.keys.queue(name);
@@ -110,10 +117,12 @@ export class QueueRunner {
     this.freeIndexes = Array.from({ length: concurrency }, (_, i) => concurrency - 1 - i);
     this.window = concurrency + deps.config.prefetch;
     this.statKeys = { processed: deps.keys.stat('processed'), processedQueue: deps.keys.stat('processed', name) };
-    this.batch = new TickBatch(deps.keys, deps.config, name, this.inProgressKey);
+    this.end = dialectFor(deps.config.peer).queueEnds.pop;
+    this.dayTtl = deps.resque ? 0 : DAILY_STAT_TTL;
+    this.batch = new TickBatch(deps.keys, deps.config, name, this.inProgressKey, deps.resque?.id);
     this.log = deps.logger.child({ queue: name });
-    this.jobDeps = { registry: deps.registry, config: deps.config, logger: deps.logger, events: deps.events };
-    this.audit = new InProgressAudit(deps.redis, this.inProgressKey, this.queueKey, this.log, () => this.wake());
+    this.jobDeps = { registry: deps.registry, config: deps.config, logger: deps.logger, events: deps.events, ...(deps.resque ? { tracker: deps.resque, workerId: deps.resque.id } : {}) };
+    this.audit = new InProgressAudit(deps.redis, this.inProgressKey, this.queueKey, this.log, () => this.wake(), this.end);
   }
 
   /** Starts the supervised loop (recovery of this node's in-progress list comes first). */
@@ -209,7 +218,7 @@ export class QueueRunner {
       }
     }
     try {
-      const moved = await requeueAll(redis, this.inProgressKey, this.queueKey);
+      const moved = await requeueAll(redis, this.inProgressKey, this.queueKey, 1000, this.end);
       if (moved > 0) this.log.info({ moved }, 'gave unfinished jobs back to the queue');
     } catch (err) {
       this.log.error({ err }, 'could not give unfinished jobs back to the queue; they stay in this node\'s in-progress list until its next start or a peer\'s recovery');
@@ -250,7 +259,7 @@ export class QueueRunner {
   private async loop(): Promise<void> {
     const { redis } = this.deps;
     if (!this.recovered) {
-      const moved = await requeueAll(redis, this.inProgressKey, this.queueKey);
+      const moved = await requeueAll(redis, this.inProgressKey, this.queueKey, 1000, this.end);
       if (moved > 0) this.log.info({ moved, node: this.deps.nodeId }, 'recovered this node\'s in-progress jobs');
       this.recovered = true;
     }
@@ -317,15 +326,16 @@ export class QueueRunner {
   /** One round trip: the failure writes if any, then acks + counts + fetch in one script call. */
   private tick(redis: Redis, max: number): Promise<Buffer[]> {
     const batch = this.batch;
-    if (!batch.hasFailures) return this.audit.carriedBy(scripts.ackAndFetch(redis, this.ackKeys(), { max, dayTtl: DAILY_STAT_TTL, ...batch.takeAcks() }));
+    if (!batch.hasFailures) return this.audit.carriedBy(scripts.ackAndFetch(redis, this.ackKeys(), { max, dayTtl: this.dayTtl, end: this.end, ...batch.takeAcks() }));
     const pipe = redis.pipeline();
     batch.writeFailures(pipe);
-    scripts.ackAndFetch(pipe, this.ackKeys(), { max, dayTtl: DAILY_STAT_TTL, ...batch.takeAcks() });
+    scripts.ackAndFetch(pipe, this.ackKeys(), { max, dayTtl: this.dayTtl, end: this.end, ...batch.takeAcks() });
     return this.audit.carriedBy(this.execChecked(pipe).then((results) => (results[results.length - 1]![1] as Buffer[] | null) ?? NO_JOBS));
   }
 
   private ackKeys(): { queue: string; inProgress: string; processed: string; processedDay: string; processedQueue: string } {
-    const day = this.batch.today();
+    // With Resque's registry: its per-worker `stat:processed:<id>` instead of Sidekiq's daily key.
+    const day = this.deps.resque ? this.deps.resque.id : this.batch.today();
     if (day !== this.processedDay) {
       this.processedDay = day;
       this.processedDayKey = this.deps.keys.stat('processed', day);
@@ -395,7 +405,10 @@ export class QueueRunner {
         // pause() ends a pending BLMOVE by this connection's id: know it before blocking.
         if (this.blockingId === undefined) this.blockingId = Number(await conn.client('ID'));
         if (!this.canFetch()) return;
-        const raw = await conn.blmoveBuffer(this.queueKey, this.inProgressKey, 'RIGHT', 'LEFT', this.deps.config.blockTimeoutSeconds);
+        const wait = this.deps.config.blockTimeoutSeconds;
+        const raw = this.end === 'head' // a runtime whose workers pop the head (Resque's LPOP)
+          ? await conn.blmoveBuffer(this.queueKey, this.inProgressKey, 'LEFT', 'LEFT', wait)
+          : await conn.blmoveBuffer(this.queueKey, this.inProgressKey, 'RIGHT', 'LEFT', wait);
         // A job BLMOVE delivered just as a pause began is in in-progress already: it runs, and
         // queue:paused waits for it (announcePaused), so after that event nothing is fetched.
         if (raw && !this.stopping) this.startOrPrefetch(raw);

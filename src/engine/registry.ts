@@ -31,6 +31,16 @@ export interface HandlerDefinition {
   retryAt?: (failedAt: Date, retryCount: number) => Date | number;
   /** JSON Schema (2020-12) the args array must satisfy (checked before the handler runs). */
   argsSchema?: object;
+  /**
+   * For a consumer without a retry set (`Dialect.inProcessRetries`: a worker with peer resque):
+   * run the handler again up to this many times, in-process, before writing the failure to
+   * `failed` (default 0: Resque has no retries). The job stays in the in-progress list
+   * meanwhile, so a crash re-runs it; a stop gives it back. Other peers retry through their
+   * retry sets and ignore it.
+   */
+  retries?: number;
+  /** With `retries`: the wait before re-run n (1-based) is n × this (default 1000 ms). */
+  retryDelayMs?: number;
 }
 
 /** Handlers as users write them: a Map or an object of class name → handler or definition. */
@@ -41,6 +51,8 @@ export interface RegisteredClass {
   handler: Handler;
   retryAt?: (failedAt: Date, retryCount: number) => Date | number;
   validateArgs?: ValidateFunction;
+  retries?: number;
+  retryDelayMs?: number;
 }
 
 export class Registry {
@@ -66,7 +78,13 @@ export class Registry {
         throw new TypeError(`argsSchema of job class '${name}' does not compile: ${(err as Error).message}`);
       }
     }
+    for (const k of ['retries', 'retryDelayMs'] as const) {
+      const v = d[k];
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw new TypeError(`${k} of job class '${name}' must be a non-negative integer, got ${String(v)}`);
+    }
     const entry: RegisteredClass = { name, handler: d.handler };
+    if (d.retries !== undefined) entry.retries = d.retries;
+    if (d.retryDelayMs !== undefined) entry.retryDelayMs = d.retryDelayMs;
     if (d.retryAt) entry.retryAt = d.retryAt;
     if (validateArgs) entry.validateArgs = validateArgs;
     this.classes.set(name, entry);

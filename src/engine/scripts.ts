@@ -21,6 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ChainableCommander, Command, Redis } from 'ioredis';
 import { sendReleasing } from '../support/released-command.js';
+import type { ListEnd } from '../wire/index.js';
 
 type Arg = string | Buffer | number;
 
@@ -33,7 +34,11 @@ const SCRIPTS = {
   kgPromote: ['promote-3.lua', 3],
   kgBury: ['bury-2.lua', 2],
   kgSwapClaim: ['swap-claim-1.lua', 1],
+  kgListFail: ['list-fail-4.lua', 4],
 } as const;
+
+/** A queue's consuming end as the scripts name it: 'L' the head (Resque), 'R' the tail. */
+const endArg = (end: ListEnd = 'tail') => (end === 'head' ? 'L' : 'R');
 
 export type ScriptName = keyof typeof SCRIPTS;
 
@@ -147,19 +152,27 @@ function call(target: Target, name: ScriptName, args: Arg[]): unknown {
  * they queue the call (the reply comes from `exec()`).
  */
 export const scripts = {
-  /** Acks `a.acks` (exact bytes), adds the processed counts, and fetches up to `a.max` jobs. */
+  /**
+   * Acks `a.acks` (exact bytes), adds the processed counts, and fetches up to `a.max` jobs from
+   * the queue's consuming end (`a.end`, default the tail; Resque's is the head). `a.dayTtl` 0:
+   * `processedDay` gets no TTL.
+   */
   ackAndFetch(t: Target, keys: { queue: string; inProgress: string; processed: string; processedDay: string; processedQueue: string },
-    a: { max: number; processed: number; succeeded: number; dayTtl: number; acks: Buffer[] }) {
-    const args: Arg[] = [keys.queue, keys.inProgress, keys.processed, keys.processedDay, keys.processedQueue, a.max, a.processed, a.succeeded, a.dayTtl];
+    a: { max: number; processed: number; succeeded: number; dayTtl: number; acks: Buffer[]; end?: ListEnd }) {
+    const args: Arg[] = [keys.queue, keys.inProgress, keys.processed, keys.processedDay, keys.processedQueue, a.max, a.processed, a.succeeded, a.dayTtl, endArg(a.end)];
     for (let i = 0; i < a.acks.length; i++) args.push(a.acks[i]!);
     return call(t, 'kgAckFetch', args) as Promise<Buffer[]>;
   },
-  requeue(t: Target, inProgressKey: string, queueKey: string, batch: number) {
-    return call(t, 'kgRequeue', [inProgressKey, queueKey, batch]) as Promise<[number, number]>;
+  requeue(t: Target, inProgressKey: string, queueKey: string, batch: number, end?: ListEnd) {
+    return call(t, 'kgRequeue', [inProgressKey, queueKey, batch, endArg(end)]) as Promise<[number, number]>;
   },
   /** Compare and move: each member still in `inProgressKey` goes back to the queue's consuming end. */
-  giveBack(t: Target, inProgressKey: string, queueKey: string, members: Buffer[]) {
-    return call(t, 'kgGiveBack', [inProgressKey, queueKey, ...members]) as Promise<number>;
+  giveBack(t: Target, inProgressKey: string, queueKey: string, members: Buffer[], end?: ListEnd) {
+    return call(t, 'kgGiveBack', [inProgressKey, queueKey, endArg(end), ...members]) as Promise<number>;
+  },
+  /** A `failed-list` outcome: `a.raw` leaves in-progress, `a.entry` is RPUSHed to `failed`, both failed counters +1. */
+  listFail(t: Target, keys: { inProgress: string; failed: string; failedCount: string; workerFailedCount: string }, a: { raw: Buffer; entry: string }) {
+    return call(t, 'kgListFail', [keys.inProgress, keys.failed, keys.failedCount, keys.workerFailedCount, a.raw, a.entry]) as Promise<number>;
   },
   fail(t: Target, keys: { inProgress: string; target: string }, a: { raw: Buffer; entry: Buffer | string; score: string; trimBelow: string; keep: number }) {
     return call(t, 'kgFail', [keys.inProgress, keys.target, a.raw, a.entry, a.score, a.trimBelow, a.keep]) as Promise<number>;
@@ -180,11 +193,11 @@ export const scripts = {
   },
 };
 
-/** Moves all of `inProgressKey` back to `queueKey` in batches; resolves to the number moved. */
-export async function requeueAll(redis: Redis, inProgressKey: string, queueKey: string, batch = 1000): Promise<number> {
+/** Moves all of `inProgressKey` back to `queueKey`'s consuming end in batches; resolves to the number moved. */
+export async function requeueAll(redis: Redis, inProgressKey: string, queueKey: string, batch = 1000, end?: ListEnd): Promise<number> {
   let total = 0;
   for (;;) {
-    const [remaining, moved] = await scripts.requeue(redis, inProgressKey, queueKey, batch);
+    const [remaining, moved] = await scripts.requeue(redis, inProgressKey, queueKey, batch, end);
     total += Number(moved);
     if (Number(remaining) === 0 || Number(moved) === 0) return total;
   }

@@ -8,7 +8,9 @@
  * in-progress to retry/dead in one step), and a job is only acked after it finished.
  */
 import type { ChainableCommander } from 'ioredis';
-import { type DeadLimits, type KeyLayout, deadLimitsFor, floatSeconds, nowMs, undecodableEntry } from '../wire/index.js';
+import {
+  type DeadLimits, type FailureOutcome, type KeyLayout, deadLimitsFor, dialectFor, floatSeconds, nowMs, undecodableEntry,
+} from '../wire/index.js';
 import type { WorkerConfig } from './config.js';
 import type { JobResult } from './job-runner.js';
 import { scripts } from './scripts.js';
@@ -53,6 +55,8 @@ export class TickBatch {
     private readonly config: WorkerConfig,
     private readonly queue: string,
     private readonly inProgressKey: string,
+    /** The worker's registry id, when its consumer counts failures per worker (Resque's `stat:failed:<id>`). */
+    private readonly workerId?: string,
   ) {}
 
   get size(): number {
@@ -91,35 +95,28 @@ export class TickBatch {
    */
   writeFailures(pipe: ChainableCommander): void {
     const { keys, config, inProgressKey } = this;
+    const consumer = dialectFor(config.peer);
     for (const { raw, result } of this.others) {
       if (result.kind === 'undecodable' || result.kind === 'dead-raw') {
-        // Both keep the exact bytes in a wrapper every peer's tools read (src/wire/undecodable.ts):
-        // a payload that could not be decoded, or a job whose failure could not be recorded.
+        // Both keep the exact bytes in a wrapper the peer's tools read: a payload that could not
+        // be decoded, or a job whose failure could not be recorded.
         const info = result.kind === 'undecodable'
           ? { code: result.error.code, message: result.error.message, field: result.error.field }
           : { code: 'failure_path' as const, message: `${result.errorClass}: ${result.message}` };
+        if (consumer.unreadable) {
+          // A runtime that keeps such bytes elsewhere than a dead set (Resque: its failed list).
+          const policy = { defaultMaxRetries: config.maxRetries, consumer: config.peer, ...(this.workerId === undefined ? {} : { worker: this.workerId }) };
+          this.writeOutcome(pipe, raw, consumer.unreadable(raw, info, { fetchedQueue: this.queue, nowMs: result.atMs, policy }));
+          continue;
+        }
+        // src/wire/undecodable.ts: the Kiqgate::UndecodablePayload dead entry.
         const dead = undecodableEntry(raw, { ...info, queue: this.queue, from: `queue:${this.queue}` }, result.atMs, config.peer);
         scripts.fail(pipe, { inProgress: inProgressKey, target: keys.dead }, {
           raw, entry: dead.payload, score: dead.scoreSeconds, ...deadTrim(config, deadLimitsFor(config.peer), result.atMs),
         });
         continue;
       }
-      const o = result.outcome;
-      if (o.kind === 'drop') {
-        pipe.lrem(inProgressKey, -1, raw);
-      } else if (o.kind === 'retry') {
-        scripts.fail(pipe, { inProgress: inProgressKey, target: keys.retry }, {
-          raw, entry: o.payload, score: o.scoreSeconds, trimBelow: '', keep: 0,
-        });
-      } else if (o.kind === 'dead') {
-        scripts.fail(pipe, { inProgress: inProgressKey, target: keys.dead }, {
-          raw, entry: o.payload, score: o.scoreSeconds, ...deadTrim(config, o.limits, Number(o.scoreSeconds) * 1000),
-        });
-      } else {
-        // No dialect writes a failed list yet; the one that does (Resque) brings its atomic
-        // RPUSH + LREM script with it. Failing loudly beats writing it non-atomically.
-        throw new Error(`no writer for a '${o.kind}' failure destination (the dialect that returns it must add one)`);
-      }
+      this.writeOutcome(pipe, raw, result.outcome);
     }
     this.others = [];
     if (this.failed > 0) {
@@ -130,6 +127,30 @@ export class TickBatch {
       // Verk's per-queue failed count.
       if (config.verkQueueStats) pipe.incrby(keys.stat('failed', this.queue), this.failed);
       this.failed = 0;
+    }
+  }
+
+  /** Queues the write of one failure outcome (the job leaves in-progress in the same step). */
+  private writeOutcome(pipe: ChainableCommander, raw: Buffer, o: FailureOutcome): void {
+    const { keys, config, inProgressKey } = this;
+    if (o.kind === 'drop') {
+      pipe.lrem(inProgressKey, -1, raw);
+    } else if (o.kind === 'retry') {
+      scripts.fail(pipe, { inProgress: inProgressKey, target: keys.retry }, {
+        raw, entry: o.payload, score: o.scoreSeconds, trimBelow: '', keep: 0,
+      });
+    } else if (o.kind === 'dead') {
+      scripts.fail(pipe, { inProgress: inProgressKey, target: keys.dead }, {
+        raw, entry: o.payload, score: o.scoreSeconds, ...deadTrim(config, o.limits, Number(o.scoreSeconds) * 1000),
+      });
+    } else {
+      // Resque's failure list: RPUSH failed, INCRBY stat:failed and the worker's own counter
+      // (list-fail-4.lua), so this failure is not counted again with the sorted-set ones.
+      if (this.workerId === undefined) throw new Error('a failed-list failure needs the worker\'s registry id (its per-worker failed counter)');
+      scripts.listFail(pipe, {
+        inProgress: inProgressKey, failed: keys.key('failed'), failedCount: keys.stat('failed'), workerFailedCount: keys.stat('failed', this.workerId),
+      }, { raw, entry: o.payload });
+      this.failed--;
     }
   }
 

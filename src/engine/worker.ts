@@ -17,7 +17,7 @@
  */
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import { KeyLayout, type Peer } from '../wire/index.js';
+import { KeyLayout, type Peer, dialectFor } from '../wire/index.js';
 import { closeConnection, openRedis } from '../support/connection.js';
 import { explainThrown } from '../support/describe-error.js';
 import { deadline as deadlineTimer } from '../support/delay.js';
@@ -36,6 +36,7 @@ import { Scheduler } from './scheduler.js';
 import { defineScripts, requeueAll } from './scripts.js';
 import { SidekiqHeartbeat } from './sidekiq-heartbeat.js';
 import { VerkNodes } from './verk-nodes.js';
+import { ResqueRegistry } from './resque-registry.js';
 
 /**
  * idle → running (start) → stopping (stop: jobs get until the shutdown deadline) → stopped;
@@ -70,6 +71,8 @@ export class Worker extends EngineEmitter implements EngineView {
   private services: EngineService[] = [];
   private claim: NodeClaim | undefined;
   private verkNodes: VerkNodes | undefined;
+  /** A peer whose registry is Resque's: this worker's entry in it. */
+  private resque: ResqueRegistry | undefined;
   private state: State = 'idle';
   private quieted = false;
   private readonly hooks: AppHooks;
@@ -167,6 +170,17 @@ export class Worker extends EngineEmitter implements EngineView {
       processing: this.config.processing, peer: this.peer, namespace: this.config.namespace,
     }, 'worker starting');
 
+    if (dialectFor(this.peer).processRegistry.kind === 'resque-workers') {
+      // Registered before the first job, as a Resque worker is (resque-registry.ts).
+      const reg = new ResqueRegistry(redis, this.keys, [...this.queueSizes.keys()], this.config.resqueHeartbeatMs, this.logger.child({ service: 'resque-registry' }));
+      try {
+        await reg.start();
+      } catch (err) {
+        this.logger.error({ err: explainThrown(err) }, 'could not register in Resque\'s worker registry; jobs run anyway');
+      }
+      this.resque = reg;
+      if (this.stopCalled()) return;
+    }
     if (this.config.processing) for (const [q, n] of this.queueSizes) this.startRunner(q, n);
     this.scheduler = new Scheduler(redis, this.keys, this.config, this.logger.child({ service: 'scheduler' }));
     this.scheduler.start();
@@ -277,6 +291,8 @@ export class Worker extends EngineEmitter implements EngineView {
     } catch (err) {
       this.logger.error({ err }, 'a queue runner failed to stop');
     }
+    // Resque's unregister, once no job runs (its per-worker stats go with it, as Resque's do).
+    await this.resque?.stop().catch((err: unknown) => this.logger.warn({ err: explainThrown(err) }, 'could not unregister from Resque\'s worker registry'));
     // Services last: VerkNodes gives back our (now empty) in-progress lists and deregisters.
     for (const s of [...this.services].reverse()) {
       try {
@@ -352,6 +368,7 @@ export class Worker extends EngineEmitter implements EngineView {
         return conn;
       },
       keys: this.keys, config: this.config, logger: this.logger, events: this, registry: this.registry, nodeId: this.nodeId,
+      resque: this.resque,
     });
     this.runners.set(name, runner);
     runner.start();
@@ -393,7 +410,7 @@ export class Worker extends EngineEmitter implements EngineView {
 
   async requeueInProgress(queue: string, node: string): Promise<number> {
     if (!this.redis) throw new Error('worker is not started');
-    return requeueAll(this.redis, this.keys.inProgress(queue, node), this.keys.queue(queue));
+    return requeueAll(this.redis, this.keys.inProgress(queue, node), this.keys.queue(queue), 1000, dialectFor(this.peer).queueEnds.pop);
   }
 }
 

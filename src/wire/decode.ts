@@ -198,7 +198,7 @@ export function decodeJob(payload: Buffer | string, opts: DecodeOptions = {}): D
   else retry = true; // Sidekiq: any other truthy value (e.g. the string "5") means the default maximum
   const retryCount = typeof shape.retry_count === 'number' ? shape.retry_count : undefined;
 
-  return new DecodedJob(raw, text, dialect, [...d.candidates], shape.class, args, shape.queue, shape.jid, retry, retryCount, job);
+  return new DecodedJob(raw, text, dialect, [...d.candidates], shape.class, args, shape.queue as string | undefined, shape.jid as string | undefined, retry, retryCount, job);
 }
 
 /** The class name of a payload even when it fails to decode fully (for error reports), or undefined. */

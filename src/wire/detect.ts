@@ -5,6 +5,7 @@
  * - Exq: Exq's `processor` field (added when Exq re-encodes a failed job); or, on a hash without
  *   `created_at`, a UUID jid or exactly Exq's six fresh-job keys with an integer `retry`;
  * - Sidekiq 8: a job timestamp written as integer milliseconds;
+ * - Resque: exactly `class` and `args`, nothing else (dialects/resque.ts);
  * - otherwise Sidekiq 6/7 (float seconds; the two write the same job hash, so both are candidates).
  */
 import { detectedDialect } from './dialects/index.js';

@@ -129,7 +129,9 @@ export function normalizeJob(spec: JobSpec, peer: Peer, opts: NormalizeOptions =
   const doc = dialect.writeJob({
     spec, className: cls, args, queue, jid, retry, now, runAtMs, createdAt: opts.createdAt, extras, verkMaxRetryCount: opts.verkMaxRetryCount,
   });
-  const job: NormalizedJob = { peer, queue, jid, payload: stringifyJson(doc), doc };
+  const payload = stringifyJson(doc);
+  // A runtime whose jobs carry no id (Resque): the id derived from the bytes, for logs only.
+  const job: NormalizedJob = { peer, queue, jid: dialect.derivedJid ? dialect.derivedJid(payload) : jid, payload, doc };
   if (runAtMs !== undefined) job.runAtMs = runAtMs;
   return job;
 }

@@ -7,16 +7,16 @@ import { DIALECTS, dialectFor } from './dialects/index.js';
 import type { TimeUnit } from './timestamps.js';
 
 /** A target or source dialect: the runtime and version that writes or reads a payload. */
-export type Peer = 'sidekiq6' | 'sidekiq7' | 'sidekiq8' | 'verk' | 'exq';
+export type Peer = 'sidekiq6' | 'sidekiq7' | 'sidekiq8' | 'verk' | 'exq' | 'resque';
 
 export const PEERS: readonly Peer[] = DIALECTS.map((d) => d.peer);
 
 export interface PeerTraits {
-  /** The runtime, as fixtures name their system (`sidekiq`, `verk`, `exq`). */
+  /** The runtime, as fixtures name their system (`sidekiq`, `verk`, `exq`, `resque`). */
   readonly family: string;
   /**
    * The release line of that family this dialect is: leading version components, `x` for any
-   * (`6.x` is every 6.*, `1.7` is every 1.7.*). What the compat suite holds a fixture's
+   * (`6.x` is every 6.*, `1.7` is every 1.7.*; `3.0|2.7`: either line). What the compat suite holds a fixture's
    * system/version to: a version outside every line is not spoken.
    */
   readonly versions: string;

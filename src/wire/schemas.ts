@@ -14,6 +14,7 @@
  */
 import { Ajv2020, type AnySchemaObject, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import jobExq from '../../schemas/job.exq.json' with { type: 'json' };
+import jobResque from '../../schemas/job.resque.json' with { type: 'json' };
 import jobSidekiq from '../../schemas/job.sidekiq.json' with { type: 'json' };
 import jobSidekiq8 from '../../schemas/job.sidekiq8.json' with { type: 'json' };
 import jobVerk from '../../schemas/job.verk.json' with { type: 'json' };
@@ -21,7 +22,7 @@ import processInfoSidekiq from '../../schemas/process-info.sidekiq.json' with { 
 import retryFieldsSidekiq from '../../schemas/retry-fields.sidekiq.json' with { type: 'json' };
 import workEntrySidekiq from '../../schemas/work-entry.sidekiq.json' with { type: 'json' };
 import type {
-  JobExq, JobExqReadable, JobSidekiq, JobSidekiq8, JobSidekiqReadable, JobVerk, JobVerkReadable,
+  JobExq, JobExqReadable, JobResque, JobResqueReadable, JobSidekiq, JobSidekiq8, JobSidekiqReadable, JobVerk, JobVerkReadable,
   ProcessInfoSidekiq, RetryFieldsSidekiq, WorkEntrySidekiq,
 } from './generated/schema-types.js';
 import { dialectFor } from './dialects/index.js';
@@ -33,6 +34,7 @@ export const SCHEMA_DOCUMENTS = {
   'job.sidekiq8': jobSidekiq8,
   'job.verk': jobVerk,
   'job.exq': jobExq,
+  'job.resque': jobResque,
   'retry-fields.sidekiq': retryFieldsSidekiq,
   'process-info.sidekiq': processInfoSidekiq,
   'work-entry.sidekiq': workEntrySidekiq,
@@ -41,9 +43,9 @@ export const SCHEMA_DOCUMENTS = {
 export type SchemaName = keyof typeof SCHEMA_DOCUMENTS;
 
 /** A job hash as each peer writes it. */
-export interface WrittenJob { sidekiq6: JobSidekiq; sidekiq7: JobSidekiq; sidekiq8: JobSidekiq8; verk: JobVerk; exq: JobExq }
+export interface WrittenJob { sidekiq6: JobSidekiq; sidekiq7: JobSidekiq; sidekiq8: JobSidekiq8; verk: JobVerk; exq: JobExq; resque: JobResque }
 /** A job hash as each peer's consumer accepts it. */
-export interface ReadableJob { sidekiq6: JobSidekiqReadable; sidekiq7: JobSidekiqReadable; sidekiq8: JobSidekiqReadable; verk: JobVerkReadable; exq: JobExqReadable }
+export interface ReadableJob { sidekiq6: JobSidekiqReadable; sidekiq7: JobSidekiqReadable; sidekiq8: JobSidekiqReadable; verk: JobVerkReadable; exq: JobExqReadable; resque: JobResqueReadable }
 
 /** `written`: the shape the peer writes (the schema root); `readable`: what its consumer tolerates. */
 export type ShapeView = 'written' | 'readable';

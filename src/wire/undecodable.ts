@@ -29,9 +29,10 @@ import type { WireErrorCode } from './errors.js';
 import { JsonNumber, JsonObject, type JsonValue, stringifyJson } from './json.js';
 import { PEER_TRAITS, type Peer, newJid } from './peers.js';
 import { floatSeconds, timestampToken } from './timestamps.js';
+import { UNDECODABLE_CLASS } from './undecodable-class.js';
 
 /** The class (and display name) of the dead entry wrapping an undecodable payload. */
-export const UNDECODABLE_CLASS = 'Kiqgate::UndecodablePayload';
+export { UNDECODABLE_CLASS };
 
 /** Characters of the payload's text shown in `args` (Sidekiq's list pages cut at 2,000 anyway). */
 export const PREVIEW_CHARS = 2000;

@@ -48,7 +48,7 @@ describe('kiqgate enqueue', () => {
     [['--args', '[]'], '--class is required'],
     [['--class', 'X', '--args', '[]', '--retry', 'maybe'], '--retry must be true, false or a non-negative integer'],
     [['--class', 'X', '--args', '[]', '--at', 'tomorrow-ish'], '--at must be an ISO 8601 time'],
-    [['--class', 'X', '--args', '[]', '--peer', 'resque'], '--peer must be one of'],
+    [['--class', 'X', '--args', '[]', '--peer', 'bullmq'], '--peer must be one of'], // resque is spoken now (test/cli/resque.test.ts)
   ])('rejects bad input %j with a clear error and writes nothing', async (args, message) => {
     const before = await redis.keys(`${ns}:*`);
     const r = await runCli(['enqueue', '--redis', TEST_REDIS_URL, '--namespace', ns, ...args]);

@@ -19,6 +19,8 @@ interface Scenario {
   peer: Peer;
   /** What the peer's producer code did, as kiqgate calls. */
   run: (c: Client) => Promise<unknown>;
+  /** The key prefix the capture shows under the test's namespace (Resque's `resque:`). */
+  prefix?: string;
 }
 
 const inMinute = () => Date.now() + 60_000;
@@ -50,6 +52,12 @@ for (const [set, peer] of [['sidekiq-6.4.1', 'sidekiq6'], ['sidekiq-7.3.10', 'si
 scenarios.push(
   { set: 'verk-1.7.3', peer: 'verk', scenario: 'enqueue', run: (c) => c.enqueue({ class: 'ExampleWorker', args: [1, 2], retry: 5 }) },
   { set: 'verk-1.7.3', peer: 'verk', scenario: 'schedule', run: (c) => c.enqueue({ class: 'ExampleWorker', args: [1, 2], retry: 5, in: 60 }) },
+  // Resque's push plan: SADD queues + RPUSH per job (enqueue, then enqueue_to twice).
+  { set: 'resque-3.0.0', peer: 'resque', prefix: 'resque', scenario: 'enqueue', run: (c) => c.enqueue({ class: 'HardJob', args: [1, 'two', { three: 3 }] }) },
+  {
+    set: 'resque-3.0.0', peer: 'resque', prefix: 'resque', scenario: 'enqueue-to',
+    run: (c) => c.enqueueBulk([{ class: 'HardJob', args: ['first', 1], queue: 'critical' }, { class: 'HardJob', args: ['second', 2], queue: 'critical' }]),
+  },
 );
 
 let log: CommandLog;
@@ -69,7 +77,7 @@ describe('producer replays the captured producer scenarios', () => {
     it(`${s.set}/${s.scenario}: same commands, keys and payload formats`, async () => {
       const fx = loadFixture(s.set, s.scenario);
       const ns = uniqueNamespace('prod');
-      const client = new Client({ redis: TEST_REDIS_URL, peer: s.peer, namespace: ns });
+      const client = new Client({ redis: TEST_REDIS_URL, peer: s.peer, namespace: s.prefix ? `${ns}:${s.prefix}` : ns });
       try {
         await s.run(client);
         const expected = fx.commands.map(argvStrings).filter(isActionCommand);

@@ -1,7 +1,7 @@
 /**
  * The compat suite cannot pass what kiqgate does not speak: a fixture captured from a system or
  * version outside PEER_TRAITS (Resque, ActiveJob over Sidekiq, a Sidekiq 5) fails naming it, and
- * a scenario in which no check applied fails saying so. Copies of one Resque 3.0.0 and one
+ * a scenario in which no check applied fails saying so. Copies of one Resque capture relabelled 1.27.4 and one
  * ActiveJob 6.1 fixture are in fixtures-unspoken/. Runs the real `kiqgate compat` on the real Redis.
  */
 import { cpSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { FIXTURES_DIR } from '../support/fixtures.js';
 import { TEST_REDIS_URL } from '../support/redis.js';
 
 const UNSPOKEN_DIR = join(dirname(fileURLToPath(import.meta.url)), 'fixtures-unspoken');
-const KNOWN = '(known: sidekiq 6.x/7.x/8.x, verk 1.7, exq 0.23)';
+const KNOWN = '(known: sidekiq 6.x/7.x/8.x, verk 1.7, exq 0.23, resque 3.0/2.7)';
 
 /** One fixture (`<set>/<scenario>.json` under `from`), edited, alone in a fresh directory. */
 function only(from: string, set: string, scenario: string, edit: (f: Fixture) => void = () => {}): string {
@@ -41,12 +41,12 @@ async function compatResults(dir: string): Promise<{ code: number | null; result
 }
 
 describe('kiqgate compat on what kiqgate does not speak', () => {
-  it('fails a Resque 3.0.0 scenario, naming the system and version, and exits 1', async () => {
-    const dir = only(UNSPOKEN_DIR, 'resque-3.0.0', 'enqueue');
+  it('fails a Resque 1.27.4 scenario (a line kiqgate does not speak; the copy is the 3.0.0 capture relabelled), naming the system and version, and exits 1', async () => {
+    const dir = only(UNSPOKEN_DIR, 'resque-1.27.4', 'enqueue');
     const r = await compat(dir, false);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^FAIL resque-3\.0\.0\/enqueue {2}/m);
-    expect(r.stdout).toContain(`resque-3.0.0/enqueue: kiqgate does not speak Resque 3.0.0 ${KNOWN}`);
+    expect(r.stdout).toMatch(/^FAIL resque-1\.27\.4\/enqueue {2}/m);
+    expect(r.stdout).toContain(`resque-1.27.4/enqueue: kiqgate does not speak Resque 1.27.4 ${KNOWN}`);
     expect(r.stdout.trim().split('\n').at(-1)).toBe('0 passed, 1 failed');
   });
 
@@ -78,11 +78,11 @@ describe('kiqgate compat on what kiqgate does not speak', () => {
 
   it('passes a spoken fixture in the same run, and the run exits 1 for the unspoken one next to it', async () => {
     const dir = only(FIXTURES_DIR, 'sidekiq-6.4.1', 'push-simple');
-    cpSync(join(UNSPOKEN_DIR, 'resque-3.0.0'), join(dir, 'resque-3.0.0'), { recursive: true });
+    cpSync(join(UNSPOKEN_DIR, 'resque-1.27.4'), join(dir, 'resque-1.27.4'), { recursive: true });
     const r = await compat(dir, false);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^PASS sidekiq-6\.4\.1\/push-simple /m);
-    expect(r.stdout).toMatch(/^FAIL resque-3\.0\.0\/enqueue /m);
+    expect(r.stdout).toMatch(/^FAIL resque-1\.27\.4\/enqueue /m);
     expect(r.stdout.trim().split('\n').at(-1)).toBe('1 passed, 1 failed');
   });
 

@@ -88,7 +88,7 @@ it('sendReleasing hands back the reply and leaves the settled command holding no
 });
 
 const LUA_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'lua');
-const ALL: ScriptName[] = ['kgAckFetch', 'kgRequeue', 'kgGiveBack', 'kgFail', 'kgPromote', 'kgBury', 'kgSwapClaim'];
+const ALL: ScriptName[] = ['kgAckFetch', 'kgRequeue', 'kgGiveBack', 'kgFail', 'kgPromote', 'kgBury', 'kgSwapClaim', 'kgListFail'];
 const count = (text: string, part: string): number => text.split(part).length - 1;
 
 it('the dead trim is written once (lua/include/trim-dead.lua) and fail/bury each run it once, with no include line left', () => {

@@ -6,7 +6,9 @@
  * - Sidekiq (6/7/8) sets its fields in place on the hash, whatever it is (JobRetry), in its own
  *   time unit; every other byte stays (a Verk `args` string too);
  * - Verk keeps its 13 keys, alphabetical, `args` as a JSON string, integer seconds, retry_count 1;
- * - Exq keeps its 13 keys, alphabetical, drops `created_at`, reads `retry` as its limit.
+ * - Exq keeps its 13 keys, alphabetical, drops `created_at`, reads `retry` as its limit;
+ * - Resque RPUSHes `{failed_at, payload, exception, error, backtrace, worker, queue}` to its
+ *   `failed` list, the payload the queued bytes verbatim, whatever hash it was (no retries).
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -21,24 +23,30 @@ const PRODUCED: Record<Peer, string> = {
   sidekiq8: pushed('sidekiq-8.1.7'),
   verk: pushed('verk-1.7.3'),
   exq: pushed('exq-0.23.0'),
+  resque: pushed('resque-3.0.0', 'worker-failure.json'),
 };
 
-function pushed(set: string): string {
-  const f = loadFixture(`${set}/worker-failure-retry.json`);
+function pushed(set: string, scenario = 'worker-failure-retry.json'): string {
+  const f = loadFixture(`${set}/${scenario}`);
   for (const c of [...f.commands, ...(f.lua_commands ?? [])]) {
     const [op, key, member] = c.argv;
-    if (String(op).toUpperCase() === 'LPUSH' && /(^|:)queue:default$/.test(String(key)) && typeof member === 'string') return member;
+    // Sidekiq, Verk and Exq LPUSH; Resque RPUSHes.
+    if (['LPUSH', 'RPUSH'].includes(String(op).toUpperCase()) && /(^|:)queue:default$/.test(String(key)) && typeof member === 'string') return member;
   }
-  throw new Error(`${set}: no LPUSH to queue:default`);
+  throw new Error(`${set}: no push to queue:default`);
 }
 
-const PEERS: Peer[] = ['sidekiq6', 'sidekiq7', 'sidekiq8', 'verk', 'exq'];
+const PEERS: Peer[] = ['sidekiq6', 'sidekiq7', 'sidekiq8', 'verk', 'exq', 'resque'];
 /** 2026-11-30T10:15:07.234Z, with a sub-millisecond part as the engine's clock has. */
 const NOW = 1_795_990_507_234.25;
 const NOW_S = Math.floor(NOW / 1000);
 
+const STACK = ['/app/jobs.js:5:in perform', '/app/node_modules/kiqgate/dist/engine/job-runner.js:120'];
+
 function fail(producer: Peer, consumer: Peer, payload = PRODUCED[producer]): FailureOutcome {
-  return failureOutcome(decodeJob(payload), 'default', { errorMessage: 'boom', errorClass: 'RuntimeError' }, NOW, { defaultMaxRetries: 25, consumer });
+  return failureOutcome(decodeJob(payload), 'default', { errorMessage: 'boom', errorClass: 'RuntimeError', stack: STACK }, NOW, {
+    defaultMaxRetries: 25, consumer, worker: 'host:42:default',
+  });
 }
 
 /** The raw token of a number field ("1795990507.23425", "1795990507234"), or the value's JSON. */
@@ -52,19 +60,33 @@ const EXQ_KEYS = ['args', 'class', 'enqueued_at', 'error_class', 'error_message'
 
 const pairs = PEERS.flatMap((producer) => PEERS.map((consumer) => [producer, consumer] as const));
 
-describe('a failure entry is the consumer\'s, whoever produced the job (5 × 5)', () => {
+describe('a failure entry is the consumer\'s, whoever produced the job (6 × 6)', () => {
   it.each(pairs)('produced by %s, failed standing in for %s', (producer, consumer) => {
     const original = parseObject(PRODUCED[producer]);
     const out = fail(producer, consumer);
-    if (out.kind === 'drop' || out.kind === 'failed-list') throw new Error(`unexpected ${out.kind}`);
+    if (out.kind === 'drop') throw new Error(`unexpected ${out.kind}`);
     const entry = parseObject(out.payload);
 
+    if (consumer === 'resque') {
+      // Resque::Failure::Redis#save: its seven keys, the queued bytes as the payload, verbatim.
+      expect(out.kind).toBe('failed-list');
+      expect(entry.keys()).toEqual(['failed_at', 'payload', 'exception', 'error', 'backtrace', 'worker', 'queue']);
+      expect(out.payload).toContain(`"payload":${PRODUCED[producer]},`);
+      expect(entry.get('failed_at')).toMatch(/^2026\/11\/\d{2} \d{2}:\d{2}:07 \S+$/);
+      expect(entry.get('exception')).toBe('RuntimeError');
+      expect(entry.get('error')).toBe('boom');
+      expect(stringifyJson(entry.get('backtrace')!)).toBe('["/app/jobs.js:5:in perform"]'); // cut before the runner's frames
+      expect(entry.get('worker')).toBe('host:42:default');
+      expect(entry.get('queue')).toBe('default');
+      return;
+    }
+    if (out.kind === 'failed-list') throw new Error(`unexpected ${out.kind}`);
     if (consumer.startsWith('sidekiq')) {
       // In place: the original keys in their order, then Sidekiq's fields it did not have.
       const prev = original.get('retry_count');
       const firstFailure = prev === undefined;
       // A hash without `retry` gets the worker option's true first (JobRetry#local).
-      const appended = ['retry', 'error_message', 'error_class', firstFailure ? 'failed_at' : 'retried_at', 'retry_count'].filter((k) => !original.has(k));
+      const appended = ['retry', 'queue', 'error_message', 'error_class', firstFailure ? 'failed_at' : 'retried_at', 'retry_count'].filter((k) => !original.has(k));
       expect(entry.keys()).toEqual([...original.keys(), ...appended]);
       for (const k of original.keys()) {
         if (['error_message', 'error_class', 'failed_at', 'retried_at', 'retry_count', 'queue'].includes(k)) continue;
@@ -73,6 +95,7 @@ describe('a failure entry is the consumer\'s, whoever produced the job (5 × 5)'
       }
       expect(entry.get('error_message')).toBe('boom');
       expect(entry.get('error_class')).toBe('RuntimeError');
+      if (producer === 'resque') expect(entry.get('queue')).toBe('default'); // the queue it was fetched from
       // Sidekiq: 0 on the first failure (no retry_count), else +1 (a fresh Verk job carries 0, so 1).
       expect(token(entry, 'retry_count')).toBe(firstFailure ? '0' : String(Number((prev as JsonNumber).raw) + 1));
       const stamp = consumer === 'sidekiq8' ? String(Math.floor(NOW)) : '1795990507.23425';
@@ -106,8 +129,8 @@ describe('a failure entry is the consumer\'s, whoever produced the job (5 × 5)'
       expect(token(entry, 'failed_at')).toBe('1795990507.23425');
       expect(token(entry, 'processor')).toBe('null');
       expect(token(entry, 'retry')).toBe(token(original, 'retry') === 'null' ? 'null' : token(original, 'retry'));
-      if (producer === 'verk') {
-        // Exq reads `retry` as the limit; a Verk job has none, so its first failure is final.
+      if (producer === 'verk' || producer === 'resque') {
+        // Exq reads `retry` as the limit; a Verk or Resque job has none, so its first failure is final.
         expect(out.kind).toBe('dead');
         expect(entry.get('error_class')).toBe('ExqGenericError');
         expect(token(entry, 'retry_count')).toBe('0'); // a dead entry keeps the count it had

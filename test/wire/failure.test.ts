@@ -155,7 +155,7 @@ describe('Sidekiq retry semantics', () => {
   });
 
   it('truncates error_message to 10,000 characters', () => {
-    const out = failureOutcome(decodeJob('{"class":"A","args":[]}'), 'q', { errorMessage: 'x'.repeat(20_000), errorClass: 'E' }, at, { defaultMaxRetries: 25 });
+    const out = failureOutcome(decodeJob('{"class":"A","args":[],"jid":"0123456789abcdef01234567"}'), 'q', { errorMessage: 'x'.repeat(20_000), errorClass: 'E' }, at, { defaultMaxRetries: 25 });
     expect(out.kind === 'retry' && String(parseObject(out.payload).get('error_message')).length).toBe(10_000);
   });
 

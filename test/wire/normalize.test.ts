@@ -25,6 +25,7 @@ const JID_FORMAT: Record<Peer, RegExp> = {
   sidekiq8: /^[0-9a-f]{24}$/,
   verk: /^[0-9]{2,20}$/,
   exq: /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+  resque: /^[0-9a-f]{24}$/, // derived from the bytes (Resque jobs have no jid)
 };
 
 /** Same keys in the same order, same kinds, same timestamp units, same jid format, equal non-random values. */

@@ -145,10 +145,10 @@ describe('normalize → decode round trip', () => {
     ),
   }));
 
-  it('gives back class, args, queue and jid for every peer', () => {
+  it('gives back class, args, queue and jid for every peer (Resque: below)', () => {
     fc.assert(
       fc.property(
-        fc.constantFrom(...PEERS),
+        fc.constantFrom(...PEERS.filter((p) => p !== 'resque')),
         fc.string({ minLength: 1, maxLength: 30 }),
         fc.array(arg, { maxLength: 5 }),
         // Any name the queue-name rule accepts (src/wire/queue-name.ts): unicode included.
@@ -168,6 +168,21 @@ describe('normalize → decode round trip', () => {
         },
       ),
       { numRuns: 1000 },
+    );
+  });
+
+  it('Resque: gives back class and args; the id is derived from the bytes (a Resque job carries no queue or jid)', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 30 }).filter((c) => c.isWellFormed() && !c.includes('-')), fc.array(arg, { maxLength: 5 }), (cls, args) => {
+        const n = normalizeJob({ class: cls, args }, 'resque');
+        const d = decodeJob(n.payload);
+        expect(d.dialect).toBe('resque');
+        expect(d.className).toBe(cls);
+        expect(d.args).toEqual(args);
+        expect(stringifyJson(d.doc())).toBe(n.payload);
+        expect(n.jid).toMatch(/^[0-9a-f]{24}$/);
+      }),
+      { numRuns: 500 },
     );
   });
 });

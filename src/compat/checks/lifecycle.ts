@@ -5,9 +5,10 @@
  * same field set, types and formats. Entries the peer wrote (retry, schedule) are promoted and
  * run by kiqgate. Each step works in a sub-namespace of its own.
  */
-import { WireError, decodeJob, type DecodedJob, undecodableOriginal } from '../../wire/index.js';
+import { WireError, decodeJob, type DecodedJob, dialectFor, undecodableOriginal } from '../../wire/index.js';
 import { comparePayloadShape, scoreForm } from '../payload-shape.js';
 import { type Fixture, expectedPeer, valueBytes } from '../fixture.js';
+import { resqueLifecycle } from './lifecycle-resque.js';
 import { decodeOrUndefined, type Written, writes } from '../extract.js';
 import { type Check, type CheckContext, Tally } from '../types.js';
 import { queueOf, startCheckWorker, waitUntil } from './harness.js';
@@ -153,6 +154,13 @@ function viaAdminApi(f: Fixture, set: string, t0: number | undefined, t1: number
 
 export const lifecycleCheck: Check = async ({ fixture }, ctx) => {
   const t = new Tally();
+  const peer = expectedPeer(fixture);
+  if (peer && dialectFor(peer).processRegistry.kind === 'resque-workers') {
+    // Resque's failed list and worker registry (no retry, dead or schedule sets to replay).
+    await resqueLifecycle(fixture, ctx, t);
+    await mixedFailureStep(fixture, ctx, t);
+    return t.result('the fixture shows no failure, unreadable entry or worker registration');
+  }
   await failureStep(fixture, ctx, t);
   await undecodableStep(fixture, ctx, t);
   await promotionStep(fixture, ctx, t);

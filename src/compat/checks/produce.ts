@@ -7,7 +7,7 @@ import { Client } from '../../client/index.js';
 import { type JsonObject, type JobSpec, type Peer, asString, decodeJob, dialectFor } from '../../wire/index.js';
 import { compareCommands } from '../commands-compare.js';
 import { producerPeer, valueText } from '../fixture.js';
-import { producerPushes } from '../extract.js';
+import { decodeAs, producerPushes } from '../extract.js';
 import { type Check, Tally, notApplicable } from '../types.js';
 
 /**
@@ -38,7 +38,7 @@ export const produceCheck: Check = async ({ fixture }, ctx) => {
     try {
       let docs: JsonObject[];
       try {
-        docs = push.jobs.map((j) => decodeJob(j.payload, { maxBytes: 0 }).doc());
+        docs = push.jobs.map((j) => decodeAs(j.payload, peer).doc());
       } catch {
         continue; // the peer pushed something that is not a job (a bad-input scenario): nothing to replay
       }
@@ -50,7 +50,10 @@ export const produceCheck: Check = async ({ fixture }, ctx) => {
         // A job that already failed once (retry_count) or whose jid was pushed before is a re-push.
         const repush = seenJids.has(jid) || doc.has('retry_count');
         seenJids.add(jid);
-        return specFromPayload(doc, peer, score === undefined ? undefined : Date.now() / 1000 + (Number(score) - pushedAt), repush);
+        const spec = specFromPayload(doc, peer, score === undefined ? undefined : Date.now() / 1000 + (Number(score) - pushedAt), repush);
+        // A job that names no queue (Resque's): the push's key does.
+        if (spec.queue === undefined) spec.queue = /queue:([^:]+)$/.exec(push.jobs[k]!.queueKey)?.[1] ?? 'default';
+        return spec;
       });
       if (specs.length === 1) await client.enqueue(specs[0]!);
       else await client.enqueueBulk(specs);

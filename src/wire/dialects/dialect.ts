@@ -12,7 +12,8 @@
  *
  * Pure: no I/O. A dialect returns commands and payloads; src/client and src/engine send them.
  */
-import type { DecodedJob } from '../decode.js';
+import type { DecodeOptions, DecodedJob } from '../decode.js';
+import type { WireErrorCode } from '../errors.js';
 import type { JsonObject, JsonValue } from '../json.js';
 import type { KeyLayout } from '../keys.js';
 import type { JobSpec } from '../normalize.js';
@@ -79,6 +80,8 @@ export type ProcessRegistry =
   | { readonly kind: 'sidekiq'; readonly layout: SidekiqProcessLayout }
   /** Verk's `verk_nodes` / `verk:node:<id>` keys (written with generated node ids only, as Verk does). */
   | { readonly kind: 'verk-nodes' }
+  /** Resque's `workers` set, `worker:<id>`, `worker:<id>:started`, `workers:heartbeat` and per-worker stats. */
+  | { readonly kind: 'resque-workers' }
   /** The runtime has a registry kiqgate does not write (Exq's node ping). */
   | { readonly kind: 'none'; readonly why: string };
 
@@ -110,6 +113,13 @@ export interface ProcessInfoInput {
   queues: readonly string[];
   labels: readonly string[];
   identity: string;
+}
+
+/** Why bytes could not be read (a WireError's code, or a failure path that threw). */
+export interface UnreadableWhy {
+  code: WireErrorCode | 'failure_path';
+  message: string;
+  field?: string | undefined;
 }
 
 /** The context of one failure, as the engine knows it. */
@@ -144,6 +154,11 @@ export interface Dialect {
   readonly retryField: string;
   /** Whether its client sends the push plan from inside a Lua script (Exq's enqueue script). */
   readonly pushesThroughScript: boolean;
+  /**
+   * Whether a class's opt-in `retries` re-run a failed handler in-process before the failure is
+   * written (Resque: it has no retry set); the others retry through their retry sets.
+   */
+  readonly inProcessRetries: boolean;
 
   /**
    * Whether a parsed job hash was written by this dialect. Dialects are asked in the order of
@@ -152,6 +167,18 @@ export interface Dialect {
   detects(job: Readonly<Record<string, unknown>>): boolean;
   /** A new job id in its own shape, from a CSPRNG. */
   newJid(): string;
+  /**
+   * A runtime whose jobs carry no id (Resque): the id kiqgate derives from a payload's bytes,
+   * for logs and events only, never written into a payload (normalizeJob's result, its own
+   * `read`). Absent: the job's `jid`.
+   */
+  derivedJid?(payload: Buffer | string): string;
+  /**
+   * How its worker reads a payload it consumes, when that differs from decodeJob: Resque runs
+   * any hash with a class (args splatted, a dashed class name classified), while args another
+   * dialect encodes its own way (Verk's JSON string) are still read by that dialect. Absent: decodeJob.
+   */
+  read?(raw: Buffer, opts: DecodeOptions): DecodedJob;
   /** The job hash its client writes for a validated draft (throws WireError for options it cannot carry). */
   writeJob(draft: JobDraft): JsonObject;
   /**
@@ -167,6 +194,11 @@ export interface Dialect {
    * consumer: the entry it would write, and where (retry, dead, a failed list), or a drop.
    */
   failure(job: DecodedJob, ctx: FailureContext): FailureOutcome;
+  /**
+   * Where its runtime keeps bytes it could not read, when not in the dead set as the
+   * Kiqgate::UndecodablePayload wrapper (undecodable.ts): Resque's `failed` list. Absent: dead.
+   */
+  unreadable?(raw: Buffer, why: UnreadableWhy, ctx: Omit<FailureContext, 'info'>): FailureOutcome;
   /** The bytes its scheduler pushes when `job` (one it wrote) moves from schedule/retry to its queue. */
   promotedPayload(job: DecodedJob, nowMs: number): string;
 }

@@ -95,6 +95,7 @@ export const exq: Dialect = {
   processRegistry: { kind: 'none', why: "Exq's node ping (`<ns>:processes`, `<ns>:<node>`) is not written by kiqgate" },
   pastScheduleEnqueuesNow: false,
   pushesThroughScript: true,
+  inProcessRetries: false,
   retryField: 'retry',
   // Exq's `processor` (set when it re-encodes a failed job); or, on a hash without `created_at`
   // (Sidekiq's client always sets it, Exq never writes it), a UUID jid or exactly Exq's six

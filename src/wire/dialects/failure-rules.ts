@@ -25,6 +25,8 @@ export interface FailureInfo {
   errorClass: string;
   /** Stack lines, most recent call first (written only when the job asks for a backtrace). */
   backtrace?: string[];
+  /** Every stack line, for a consumer that always records them (Resque's `backtrace`). */
+  stack?: string[];
   /** Why it failed (default `handler`); see {@link FailureCause}. */
   cause?: FailureCause;
 }
@@ -37,7 +39,7 @@ export interface DeadLimits { maxJobs: number; timeoutSeconds: number }
  * - `retry`: ZADD to the `retry` sorted set at `scoreSeconds`;
  * - `dead`: ZADD to the `dead` sorted set at `scoreSeconds`, then trimmed with `limits` (the
  *   consumer dialect's, {@link DeadLimits});
- * - `failed-list`: RPUSH onto the `failed` list (Resque's failure store; no dialect writes it yet);
+ * - `failed-list`: RPUSH onto the `failed` list (Resque's failure store), with its failed counters;
  * - `drop`: nothing is written (Sidekiq's `retry: false`, `dead: false`).
  */
 export type FailureOutcome =
@@ -56,6 +58,8 @@ export interface FailurePolicy {
    * and destination, whoever produced the job. Default: the job's own (detected) dialect.
    */
   consumer?: Peer;
+  /** The worker's identity, for a consumer whose entries name it (Resque's `worker`). */
+  worker?: string;
 }
 
 /** error_message is cut to this many characters (Sidekiq's `[0, 10_000]`). */

@@ -145,6 +145,7 @@ function sidekiq(v: Version): Dialect {
     processRegistry: { kind: 'sidekiq', layout: v.process },
     pastScheduleEnqueuesNow: false,
     pushesThroughScript: false,
+    inProcessRetries: false,
     retryField: 'retry',
     detects: v.detects,
     newJid: () => randomHex(24), // SecureRandom.hex(12): 24 lowercase hex

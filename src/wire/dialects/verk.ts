@@ -138,6 +138,7 @@ export const verk: Dialect = {
   processRegistry: { kind: 'verk-nodes' },
   pastScheduleEnqueuesNow: true,
   pushesThroughScript: false,
+  inProcessRetries: false,
   retryField: 'max_retry_count',
   // `args` as a JSON string, or Verk's `max_retry_count`.
   detects: (job) => typeof job.args === 'string' || 'max_retry_count' in job,

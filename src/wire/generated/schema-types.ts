@@ -70,6 +70,32 @@ export type JobExqReadable = {
 };
 
 /**
+ * Resque 3.0 / 2.7 job hash
+ *
+ * The job JSON that Resque 3.0.0 and 2.7.0 write (resque-wire.md §3; fixtures resque-3.0.0, resque-2.7.0): exactly class then args, no jid, no queue, no timestamps. The root is the shape Resque writes; $defs/readable is what its worker runs (resque-wire.md §8: missing args, args not an array, extra keys).
+ *
+ * From schemas/job.resque.json.
+ */
+export type JobResque = {
+  "class": string;
+  "args": unknown[];
+};
+
+/**
+ * Resque job hash as a Resque worker runs it
+ *
+ * Job#payload_class needs a class; args are splatted (missing → none, a non-array → one argument, an object → its pairs); other keys are ignored.
+ *
+ * From schemas/job.resque.json#/$defs/readable.
+ */
+export type JobResqueReadable = {
+  "class": string;
+  /** Any JSON value; an array as Resque writes it. */
+  "args"?: unknown;
+  [key: string]: unknown;
+};
+
+/**
  * Sidekiq 6/7 job hash
  *
  * The job JSON that Sidekiq 6.4–7.3 (OSS) writes to queue:<q>, schedule, retry and dead (sidekiq-wire.md §2.1; observed in fixtures sidekiq-6.4.1 and sidekiq-7.3.10). Timestamps are Float epoch seconds (Ruby Float#to_s, always with a decimal point). The root is the shape Sidekiq writes; $defs/readable is what a Sidekiq server tolerates on fetch. Every class-level sidekiq_options key is merged into the payload, so extra keys are allowed.
