@@ -9,6 +9,8 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { Logger } from 'pino';
 import type { DecodedJob, NativeJson } from '../wire/index.js';
+import type { ActiveJobEnvelope } from '../wire/activejob/index.js';
+import { type DiscardOnRule, type RetryOnRule, checkRules } from './activejob-rules.js';
 
 /** What a handler gets besides its arguments. */
 export interface JobContext {
@@ -21,6 +23,8 @@ export interface JobContext {
   signal: AbortSignal;
   logger: Logger;
   job: DecodedJob;
+  /** ActiveJob hook: the ActiveJob envelope, for a Rails job run by its ActiveJob class's handler. */
+  activeJob?: ActiveJobEnvelope;
 }
 
 export type Handler = (args: NativeJson[], ctx: JobContext) => unknown;
@@ -31,6 +35,10 @@ export interface HandlerDefinition {
   retryAt?: (failedAt: Date, retryCount: number) => Date | number;
   /** JSON Schema (2020-12) the args array must satisfy (checked before the handler runs). */
   argsSchema?: object;
+  /** ActiveJob hook: retry_on rules of an ActiveJob class (engine/activejob-rules.ts). */
+  retryOn?: RetryOnRule[];
+  /** ActiveJob hook: discard_on rules of an ActiveJob class. */
+  discardOn?: DiscardOnRule[];
 }
 
 /** Handlers as users write them: a Map or an object of class name → handler or definition. */
@@ -41,6 +49,8 @@ export interface RegisteredClass {
   handler: Handler;
   retryAt?: (failedAt: Date, retryCount: number) => Date | number;
   validateArgs?: ValidateFunction;
+  retryOn?: RetryOnRule[];
+  discardOn?: DiscardOnRule[];
 }
 
 export class Registry {
@@ -69,6 +79,10 @@ export class Registry {
     const entry: RegisteredClass = { name, handler: d.handler };
     if (d.retryAt) entry.retryAt = d.retryAt;
     if (validateArgs) entry.validateArgs = validateArgs;
+    // ActiveJob hook: retry_on / discard_on rules, checked now.
+    checkRules(name, d.retryOn, d.discardOn);
+    if (d.retryOn) entry.retryOn = d.retryOn;
+    if (d.discardOn) entry.discardOn = d.discardOn;
     this.classes.set(name, entry);
   }
 
