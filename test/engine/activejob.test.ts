@@ -35,8 +35,8 @@ describe('ActiveJob jobs in a kiqgate worker', () => {
     const payloads = pushedPayloads(`${SET}/kwargs`);
     for (const p of payloads) await redis.lpush(`${worker.config.namespace}:queue:default`, p);
     await worker.start();
-    expect(await until(() => seen.length === 4)).toBe(true);
-    const byN = new Map(seen.map((s) => [s.args[0], s]));
+    await until(() => seen.length === 4, 'the four jobs');
+    const byN = new Map(seen.map((s) => [s.args[0] as number, s]));
     const kw = byN.get(1)!.args[1] as object;
     expect(kw).toEqual({ name: 'x', count: 2, [aj.HASH]: { mark: 'ruby2_keywords', symbolKeys: ['name', 'count'] } });
     expect(aj.isKwargs(kw)).toBe(true);
@@ -61,7 +61,7 @@ describe('ActiveJob jobs in a kiqgate worker', () => {
     const railsReenqueue = pushedPayloads(`${SET}/worker-failure-retry`, 'zadd').find((p) => p.includes('RetryOnJob'))!;
     await redis.lpush(`${ns}:queue:default`, original);
     await worker.start();
-    expect(await until(async () => (await redis.zcard(`${ns}:schedule`)) === 1 || runs.length > 1)).toBe(true);
+    await until(async () => (await redis.zcard(`${ns}:schedule`)) === 1 || runs.length > 1, 'the retry_on re-enqueue');
     const [member, score] = await redis.zrange(`${ns}:schedule`, 0, -1, 'WITHSCORES');
     expect(stable(member!)).toBe(stable(railsReenqueue));
     const oldJid = decodeJob(original).jid;
@@ -72,7 +72,7 @@ describe('ActiveJob jobs in a kiqgate worker', () => {
     expect(await redis.llen(`${ns}:inprogress:default:${worker.config.nodeId}`)).toBe(0);
     expect(await redis.get(`${ns}:stat:failed`)).toBe(null);
     // The scheduler promotes it; the second failure uses up attempts: Sidekiq's retry of the wrapper.
-    expect(await until(async () => (await redis.zcard(`${ns}:retry`)) === 1, 15_000)).toBe(true);
+    await until(async () => (await redis.zcard(`${ns}:retry`)) === 1, 'the retry entry', 15_000);
     const [entry] = await redis.zrange(`${ns}:retry`, 0, -1);
     const e = JSON.parse(entry!) as Record<string, unknown>;
     expect(e).toMatchObject({ class: 'ActiveJob::QueueAdapters::SidekiqAdapter::JobWrapper', wrapped: 'RetryOnJob', error_class: 'FlakyError', retry_count: 0 });
@@ -95,11 +95,11 @@ describe('ActiveJob jobs in a kiqgate worker', () => {
     const plain = all.find((p) => p.includes('"PlainFailJob"'))!;
     for (const p of all.filter((x) => x.includes('"DiscardOnJob"')).concat(plain)) await redis.lpush(`${ns}:queue:default`, p);
     await worker.start();
-    expect(await until(async () => (await redis.zcard(`${ns}:retry`)) === 1 && discarded === 1)).toBe(true);
+    await until(async () => (await redis.zcard(`${ns}:retry`)) === 1 && discarded === 1, 'the retry entry and the discard');
     const [entry] = await redis.zrange(`${ns}:retry`, 0, -1);
     expect(entry!.startsWith(plain.slice(0, -1))).toBe(true);
     expect(await redis.zcard(`${ns}:schedule`)).toBe(0);
-    expect(await until(async () => (await redis.get(`${ns}:stat:processed`)) === '2')).toBe(true);
+    await until(async () => (await redis.get(`${ns}:stat:processed`)) === '2', 'processed 2');
   });
 
   it('an unknown serializer, a GlobalID that is not a URI, a missing job_class: dead with the exact bytes, the field named', async () => {
@@ -113,7 +113,7 @@ describe('ActiveJob jobs in a kiqgate worker', () => {
     ] as const;
     for (const [p] of bad) await redis.lpush(`${ns}:queue:default`, p);
     await worker.start();
-    expect(await until(async () => (await redis.zcard(`${ns}:dead`)) === 3)).toBe(true);
+    await until(async () => (await redis.zcard(`${ns}:dead`)) === 3, 'three dead entries');
     const dead = await redis.zrangeBuffer(`${ns}:dead`, 0, -1);
     for (const [p, field] of bad) {
       const e = dead.find((m) => undecodableOriginal(m)?.toString() === p);
