@@ -185,11 +185,12 @@ export function retryOnPush(aj: DecodedActiveJob, wrapper: { className: string; 
   const nine = typeof old === 'string' && /\.\d+Z$/.test(old);
   h.set('enqueued_at', isoUtc(nowMs, nine));
   if (h.has('scheduled_at')) h.set('scheduled_at', isoUtc(change.runAtMs, true));
-  let at: number | undefined = change.runAtMs;
-  if (wrapper.setter && at <= nowMs) at = undefined;
+  // Always into `schedule`, as 6.1's adapter pushes; a later Setter would push a past time to the
+  // queue at once, which the scheduler does within its poll interval here.
+  const at = Math.max(change.runAtMs, nowMs);
   const jid = randomHex(24);
-  const doc = wrapperDoc({ wrapperClass: wrapper.className, setter: wrapper.setter, peer: wrapper.peer }, aj.envelope.job_class, queue, h, jid, nowMs, at !== undefined);
-  return { peer: wrapper.peer, queue, jid, payload: stringifyJson(doc), doc, ...(at !== undefined ? { runAtMs: at } : {}) };
+  const doc = wrapperDoc({ wrapperClass: wrapper.className, setter: wrapper.setter, peer: wrapper.peer }, aj.envelope.job_class, queue, h, jid, nowMs, true);
+  return { peer: wrapper.peer, queue, jid, payload: stringifyJson(doc), doc, runAtMs: at };
 }
 
 /** True when a wrapper payload was pushed through Sidekiq's Setter (`wrapped` written before `class`). */
