@@ -9,3 +9,6 @@ export * from './wire/index.js';
 export * from './client/index.js';
 export * from './engine/index.js';
 export { redactUrl, redactText } from './support/redact.js';
+export * as activeJob from './wire/activejob/index.js';
+export { aj } from './wire/activejob/index.js';
+export type { RetryOnRule, DiscardOnRule, ErrorMatcher } from './engine/activejob-rules.js';

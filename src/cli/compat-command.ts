@@ -32,7 +32,7 @@ const HELP = `Usage: kiqgate compat [--redis URL] [--fixtures DIR ...] [--live-s
 Replays captured Sidekiq/Verk/Exq fixtures against Redis and checks that kiqgate decodes,
 re-encodes, runs, produces and handles the lifecycle of those jobs exactly as the peer did.
 A scenario passes only when a check applied and every check that applied passed; one from a
-system or version kiqgate does not speak (Resque, ActiveJob, a Sidekiq 5) fails, naming it.
+system or version kiqgate does not speak (Resque, an ActiveJob before 6.1, a Sidekiq 5) fails, naming it.
 
   --redis URL        Redis to use (default: KIQGATE_REDIS_URL, else REDIS_URL, else
                      redis://127.0.0.1:6379); only keys under the suite's own prefix

@@ -10,8 +10,37 @@ import { connectForCli, resolveRedisUrl } from './cli-redis.js';
 import { TLS_FLAG_OPTIONS, tlsFlagsHelp, useTlsFlags } from './cli-tls.js';
 import { parseFlags, usageHint } from './parse-flags.js';
 import { printVersion } from './version.js';
+import { enqueueActiveJob } from './enqueue-activejob.js';
+
+async function runActiveJob(values: Record<string, string | boolean | undefined>): Promise<number> {
+  const v = values as Record<string, string | undefined>;
+  for (const f of ['class', 'retry', 'jid', 'peer'] as const) {
+    if (v[f] !== undefined) throw new CliError(`--${f} does not go with --activejob (the wrapper job's fields are ActiveJob's); see ${usageHint('enqueue')}`);
+  }
+  if (v.args === undefined) throw new CliError(`--args is required (a JSON array, e.g. '[1, "two"]'); see ${usageHint('enqueue')}`);
+  try {
+    checkEnvNames(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message, 2);
+    throw err;
+  }
+  const at = v.at !== undefined ? parseAt(v.at) : undefined;
+  useTlsFlags(values);
+  const redis = await connectForCli(resolveRedisUrl(v.redis));
+  const opts: ConstructorParameters<typeof Client>[0] = { redis };
+  if (v.namespace !== undefined) opts.namespace = v.namespace;
+  const client = new Client(opts);
+  try {
+    const jid = await enqueueActiveJob(client, { ...v, activejob: v.activejob!, args: v.args }, at);
+    process.stdout.write(`${jid}\n`);
+    return 0;
+  } finally {
+    redis.disconnect();
+  }
+}
 
 const HELP = `Usage: kiqgate enqueue --class CLASS --args JSON [options]
+       kiqgate enqueue --activejob CLASS --args JSON [--target rails-6.1/sidekiq-6] [options]
 
   --redis URL          Redis URL (default: KIQGATE_REDIS_URL, else REDIS_URL, else
                        redis://127.0.0.1:6379)
@@ -27,6 +56,10 @@ const HELP = `Usage: kiqgate enqueue --class CLASS --args JSON [options]
   --namespace NS       key prefix (as redis-namespace applied it; default exq for
                        exq, resque for resque)
   --jid JID            use this job id
+  --activejob C        a Rails ActiveJob class: push what perform_later pushes; --args in
+                       ActiveJob's JSON form ({"_aj_serialized": ...}, "_aj_ruby2_keywords")
+  --target T           with --activejob: rails-6.1/sidekiq-6 (default), rails-7.1/sidekiq-7, ...
+  --priority N         with --activejob: ActiveJob's priority
 ${tlsFlagsHelp(23)}
   -h, --help           this text
   --version            kiqgate's version
@@ -66,7 +99,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       redis: { type: 'string' }, queue: { type: 'string', short: 'q' }, class: { type: 'string' }, args: { type: 'string' },
       at: { type: 'string' }, in: { type: 'string' }, retry: { type: 'string' }, peer: { type: 'string' },
-      namespace: { type: 'string' }, jid: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
+      namespace: { type: 'string' }, jid: { type: 'string' }, activejob: { type: 'string' }, target: { type: 'string' }, priority: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
       ...TLS_FLAG_OPTIONS,
     },
     strict: true,
@@ -76,6 +109,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.version) return printVersion();
+  if (values.activejob !== undefined) return runActiveJob(values); // ActiveJob hook (cli/enqueue-activejob.ts)
   if (!values.class) throw new CliError(`--class is required (the job class name); see ${usageHint('enqueue')}`);
   if (values.args === undefined) throw new CliError(`--args is required (a JSON array, e.g. '[1, "two"]'); see ${usageHint('enqueue')}`);
   try {

@@ -15,6 +15,7 @@ import {
   DEFAULT_MAX_PAYLOAD_BYTES, type Dialect, KeyLayout, type JobSpec, type NormalizedJob, type Peer, type PushCommand,
   PEERS, WireError, dialectFor, isPeer, normalizeJob, nowMs,
 } from '../wire/index.js';
+import { type ActiveJobSpec, activeJobToPush, isActiveJobSpec } from './activejob.js';
 
 export interface ClientOptions {
   /** Redis URL, ioredis options or instance; default `REDIS_URL` or redis://127.0.0.1:6379. */
@@ -77,8 +78,18 @@ export class Client {
     this.verkMaxRetryCount = opts.verkMaxRetryCount;
   }
 
-  /** Enqueues one job (scheduled when it has `at` or `in`). Resolves to its jid. */
-  async enqueue(spec: JobSpec): Promise<string> {
+  /**
+   * Enqueues one job (scheduled when it has `at` or `in`). Resolves to its jid. A spec with
+   * `activeJob` (a Rails ActiveJob class) pushes what `perform_later` would for its `target`
+   * (client/activejob.ts); the jid it resolves to is the job's provider_job_id.
+   */
+  async enqueue(spec: JobSpec | ActiveJobSpec): Promise<string> {
+    if (isActiveJobSpec(spec)) {
+      // ActiveJob hook: the wrapper job of the target's Sidekiq, pushed as its client does.
+      const job = activeJobToPush(spec, nowMs(), this.maxBytes);
+      await this.push([job], dialectFor(job.peer));
+      return job.jid;
+    }
     const job = this.normalize(spec);
     await this.push([job]);
     return job.jid;
@@ -168,8 +179,8 @@ export class Client {
     return this.redis.call(c.name, c.key, ...c.args);
   }
 
-  private async push(jobs: NormalizedJob[]): Promise<void> {
-    const plan = this.dialect.pushPlan(jobs, this.keys);
+  private async push(jobs: NormalizedJob[], dialect: Dialect = this.dialect): Promise<void> {
+    const plan = dialect.pushPlan(jobs, this.keys);
     if (jobs.length === 1 && jobs[0]!.runAtMs === undefined) {
       // SADD then LPUSH (or the list push alone), issued back to back: both are written before
       // either reply is awaited, so the job costs one round trip. Two plain writes, measured

@@ -95,7 +95,18 @@ export function peerFor(system: string, version: string): Peer | undefined {
 
 /** The dialect a fixture's system/version writes, or undefined for a system or version kiqgate does not speak. */
 export function expectedPeer(f: Fixture): Peer | undefined {
+  if (f.system.toLowerCase() === 'activejob') return activeJobPeer(f);
   return peerFor(f.system, f.version);
+}
+
+/** ActiveJob releases kiqgate reads (Rails 6.1 to 8.1), over the Sidekiq its `libraries` name. */
+const ACTIVEJOB_LINES = /^(6\.1|7\.[0-2]|8\.[01])(\.|$)/;
+
+/** ActiveJob over Sidekiq: the dialect of the Sidekiq it travels in, when kiqgate speaks both. */
+function activeJobPeer(f: Fixture): Peer | undefined {
+  const sidekiq = f.libraries?.sidekiq;
+  if (!ACTIVEJOB_LINES.test(f.version) || typeof sidekiq !== 'string') return undefined;
+  return peerFor('sidekiq', sidekiq);
 }
 
 /** The dialect that wrote the fixture's jobs: its producer's in a mixed scenario, else its own. */
@@ -116,13 +127,18 @@ const systemName = (system: string) => SYSTEM_NAMES[system.toLowerCase()] ?? sys
 
 /**
  * Why the compat suite cannot judge this fixture, or undefined when kiqgate speaks its system
- * and version. A system running over one kiqgate speaks (ActiveJob's Sidekiq adapter: its
- * `libraries` name the Sidekiq) is still not spoken: kiqgate reads the envelope, not what the
- * wrapping system serialized inside it, so a check could only pass by ignoring that content.
+ * and version. ActiveJob 6.1 to 8.1 over a Sidekiq kiqgate speaks (its `libraries` name the
+ * Sidekiq) is spoken: kiqgate reads the ActiveJob layer too (wire/activejob). Any other system
+ * running over one kiqgate speaks is not: kiqgate would read the envelope, not what the wrapping
+ * system serialized inside it, so a check could only pass by ignoring that content.
  */
 export function unspokenReason(f: Fixture): string | undefined {
   if (f.producer && !producerPeer(f)) return `kiqgate does not speak ${systemName(f.producer.system)} ${f.producer.version}, the producer of this mixed scenario (known: ${spokenSystems()})`;
   if (expectedPeer(f)) return undefined;
+  if (f.system.toLowerCase() === 'activejob') {
+    const over = typeof f.libraries?.sidekiq === 'string' ? ` over Sidekiq ${f.libraries.sidekiq}` : ' (no Sidekiq named in its libraries)';
+    return `kiqgate does not speak ActiveJob ${f.version}${over} (known: ActiveJob 6.1 to 8.1 over ${spokenSystems().split(', ')[0]})`;
+  }
   const known = `known: ${spokenSystems()}`;
   const name = `${systemName(f.system)} ${f.version}`;
   for (const [lib, version] of Object.entries(f.libraries ?? {})) {

@@ -52,7 +52,8 @@ function fixtureSets(fixtures: LoadedFixture[]): FixtureSet[] {
   for (const fx of ordered) {
     const f = fx.fixture;
     const peer = expectedPeer(f);
-    if (!peer || f.producer) continue;
+    // ActiveJob rides on Sidekiq's envelope, whose pairs its own set already derives; no other runtime runs Rails jobs.
+    if (!peer || f.producer || f.system.toLowerCase() === 'activejob') continue;
     let set = byPeer.get(peer);
     if (!set) byPeer.set(peer, (set = { name: setOf(fx), system: f.system, version: f.version, commands: [], lua: [] }));
     if (set.name !== setOf(fx)) continue;

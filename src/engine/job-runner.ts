@@ -16,6 +16,8 @@ import { logText } from './log-text.js';
 import { type JobContext, Registry } from './registry.js';
 import { type ThrownDescription, describeThrown } from '../support/thrown-value.js';
 import { delay } from '../support/delay.js';
+import { isActiveJobWrapper } from '../wire/activejob/index.js';
+import { runActiveJob } from './activejob-run.js';
 
 export type JobResult =
   | { kind: 'ack' }
@@ -24,7 +26,9 @@ export type JobResult =
   /** Computing the failure's entry threw (a bug, a payload it cannot handle): to dead as its exact bytes. */
   | { kind: 'dead-raw'; errorClass: string; message: string; atMs: number }
   /** The handler settled after the shutdown abort: the runner has given the job back to its queue. */
-  | { kind: 'given-back' };
+  | { kind: 'given-back' }
+  /** ActiveJob's retry_on: the job leaves in-progress and a new one enters `schedule`, in one step (counts as processed). */
+  | { kind: 'replaced'; entry: string; scoreSeconds: string };
 
 /** Told when a job starts and ends (a registry that shows running jobs: Resque's `worker:<id>`). */
 export interface RunningJobs {
@@ -64,7 +68,7 @@ function toEpochMs(v: Date | number): number {
 }
 
 /** Whether `level` is on: pino's isLevelEnabled('silent') says true; a logger that throws: off. */
-function levelOn(logger: Logger, level: LogLevel): boolean {
+export function levelOn(logger: Logger, level: LogLevel): boolean {
   if (level === 'silent') return false;
   try {
     return logger.isLevelEnabled(level);
@@ -77,7 +81,7 @@ function levelOn(logger: Logger, level: LogLevel): boolean {
  * Writes one log line of the job path. A logger that throws (a broken sink, a hook) loses that
  * line and nothing else: it never keeps a job from running, and never changes its outcome.
  */
-function safeLog(write: () => void): void {
+export function safeLog(write: () => void): void {
   try {
     write();
   } catch {
@@ -136,6 +140,10 @@ async function runDecoded(raw: Buffer, queue: string, signal: AbortSignal, deps:
     safeLog(() => logger.error({ queue, code: error.code, field: error.field, bytes: raw.length, err: logText(error.message) }, `undecodable payload: moved to ${consumer.unreadable ? 'failed' : 'dead'}, exact bytes in raw_base64`));
     return { kind: 'undecodable', error, atMs: nowMs() };
   }
+
+  // ActiveJob hook (engine/activejob-run.ts): a Rails wrapper job runs its ActiveJob class's
+  // handler, unless a handler is registered under the wrapper's own name.
+  if (isActiveJobWrapper(job.className) && !deps.registry.get(job.className)) return runActiveJob(job, queue, signal, deps);
 
   const startedAt = Date.now();
   const base = { queue, className: job.className, jid: job.jid, startedAt };
@@ -207,7 +215,7 @@ async function runDecoded(raw: Buffer, queue: string, signal: AbortSignal, deps:
 }
 
 /** Logs what happened to a job whose handler settled after the shutdown abort (it was given back). */
-function givenBack(log: () => Logger, queue: string, succeeded: boolean, startedAt: number): JobResult {
+export function givenBack(log: () => Logger, queue: string, succeeded: boolean, startedAt: number): JobResult {
   const durationMs = Date.now() - startedAt;
   if (succeeded) safeLog(() => log().warn({ durationMs }, `finished after the shutdown abort; already given back to ${queue}, so it will run again`));
   else safeLog(() => log().info({ durationMs }, `aborted at shutdown: given back to ${queue}`));
@@ -215,7 +223,7 @@ function givenBack(log: () => Logger, queue: string, succeeded: boolean, started
 }
 
 /** Records a failure: the retry/dead entry (or drop), the log line and the job:failed event. */
-function recordFailure(
+export function recordFailure(
   job: DecodedJob, queue: string, failure: unknown, cause: FailureCause,
   retryAt: ((failedAt: Date, retryCount: number) => Date | number) | undefined,
   ctx: { className: string; jid: string | undefined; startedAt: number; log: () => Logger; deps: JobRunnerDeps },

@@ -9,6 +9,8 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { Logger } from 'pino';
 import type { DecodedJob, NativeJson } from '../wire/index.js';
+import type { ActiveJobEnvelope } from '../wire/activejob/index.js';
+import { type DiscardOnRule, type RetryOnRule, checkRules } from './activejob-rules.js';
 
 /** What a handler gets besides its arguments. */
 export interface JobContext {
@@ -21,6 +23,8 @@ export interface JobContext {
   signal: AbortSignal;
   logger: Logger;
   job: DecodedJob;
+  /** ActiveJob hook: the ActiveJob envelope, for a Rails job run by its ActiveJob class's handler. */
+  activeJob?: ActiveJobEnvelope;
 }
 
 export type Handler = (args: NativeJson[], ctx: JobContext) => unknown;
@@ -41,6 +45,10 @@ export interface HandlerDefinition {
   retries?: number;
   /** With `retries`: the wait before re-run n (1-based) is n × this (default 1000 ms). */
   retryDelayMs?: number;
+  /** ActiveJob hook: retry_on rules of an ActiveJob class (engine/activejob-rules.ts). */
+  retryOn?: RetryOnRule[];
+  /** ActiveJob hook: discard_on rules of an ActiveJob class. */
+  discardOn?: DiscardOnRule[];
 }
 
 /** Handlers as users write them: a Map or an object of class name → handler or definition. */
@@ -53,6 +61,8 @@ export interface RegisteredClass {
   validateArgs?: ValidateFunction;
   retries?: number;
   retryDelayMs?: number;
+  retryOn?: RetryOnRule[];
+  discardOn?: DiscardOnRule[];
 }
 
 export class Registry {
@@ -87,6 +97,10 @@ export class Registry {
     if (d.retryDelayMs !== undefined) entry.retryDelayMs = d.retryDelayMs;
     if (d.retryAt) entry.retryAt = d.retryAt;
     if (validateArgs) entry.validateArgs = validateArgs;
+    // ActiveJob hook: retry_on / discard_on rules, checked now.
+    checkRules(name, d.retryOn, d.discardOn);
+    if (d.retryOn) entry.retryOn = d.retryOn;
+    if (d.discardOn) entry.discardOn = d.discardOn;
     this.classes.set(name, entry);
   }
 

@@ -73,6 +73,10 @@ export class TickBatch {
     if (result.kind === 'ack') {
       this.succeeded++;
       this.acks.push(raw);
+    } else if (result.kind === 'replaced') {
+      // ActiveJob hook: retry_on's run counts as processed (the wrapper returned), not failed.
+      this.succeeded++;
+      this.others.push({ raw, result });
     } else {
       this.failed++;
       this.others.push({ raw, result });
@@ -113,6 +117,13 @@ export class TickBatch {
         const dead = undecodableEntry(raw, { ...info, queue: this.queue, from: `queue:${this.queue}` }, result.atMs, config.peer);
         scripts.fail(pipe, { inProgress: inProgressKey, target: keys.dead }, {
           raw, entry: dead.payload, score: dead.scoreSeconds, ...deadTrim(config, deadLimitsFor(config.peer), result.atMs),
+        });
+        continue;
+      }
+      if (result.kind === 'replaced') {
+        // ActiveJob hook: retry_on's new job enters schedule as this one leaves in-progress.
+        scripts.fail(pipe, { inProgress: inProgressKey, target: keys.schedule }, {
+          raw, entry: result.entry, score: result.scoreSeconds, trimBelow: '', keep: 0,
         });
         continue;
       }

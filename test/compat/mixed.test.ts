@@ -38,6 +38,9 @@ describe('mixed scenarios derived from the shipped fixture sets', () => {
     }
     // A set written by kiqgate itself (sidekiq-6.4.1-kiqgate) never stands for Sidekiq's client.
     expect(names.some((n) => n.includes('-kiqgate'))).toBe(false);
+    // ActiveJob rides on Sidekiq 6.4.1's envelope, whose pairs sidekiq-6.4.1 derives: it adds none.
+    expect(fixtures.some((f) => f.fixture.system === 'activejob')).toBe(true);
+    expect(names.some((n) => n.includes('activejob'))).toBe(false);
   });
 });
 

@@ -22,7 +22,7 @@ describe('round trip of every fixture payload', () => {
 
   it('finds the payloads of every peer', () => {
     const systems = new Set(payloads.map((p) => `${p.system}-${p.version}`));
-    expect([...systems].sort()).toEqual(['exq-0.23.0', 'resque-2.7.0', 'resque-3.0.0', 'sidekiq-6.4.1', 'sidekiq-7.3.10', 'sidekiq-8.1.7', 'verk-1.7.3']);
+    expect([...systems].sort()).toEqual(['activejob-6.1.7.10', 'exq-0.23.0', 'resque-2.7.0', 'resque-3.0.0', 'sidekiq-6.4.1', 'sidekiq-7.3.10', 'sidekiq-8.1.7', 'verk-1.7.3']);
     expect(payloads.length).toBeGreaterThan(200);
   });
 

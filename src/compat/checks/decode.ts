@@ -4,6 +4,7 @@
  * (a WireError, never a crash or a wrong job).
  */
 import { type Peer, WireError, dialectFor } from '../../wire/index.js';
+import { decodeActiveJob, isActiveJobWrapper } from '../../wire/activejob/index.js';
 import { producerPeer } from '../fixture.js';
 import { decodeAs, jobPayloads } from '../extract.js';
 import { type Check, Tally, notApplicable } from '../types.js';
@@ -29,6 +30,15 @@ export const decodeCheck: Check = async ({ fixture }) => {
       const job = decodeAs(p.bytes, want);
       // A detection's candidates are one runtime's versions that write the same hash.
       t.check(job.candidates.includes(want), () => `${p.where}: detected ${job.candidates.join('|')}, expected ${want} (${fixture.system} ${fixture.version})`);
+      // ActiveJob: the hash inside the wrapper reads as Rails would read it.
+      if (isActiveJobWrapper(job.className)) {
+        try {
+          decodeActiveJob(job);
+          t.pass();
+        } catch (err) {
+          t.fail(`${p.where}: the ActiveJob hash does not decode: ${(err as Error).message}`);
+        }
+      }
     } catch (err) {
       if (!(err instanceof WireError)) t.fail(`${p.where}: decode threw ${(err as Error).name}: ${(err as Error).message}`);
       else t.check(!looksLikeJob(p.bytes, want), () => `${p.where}: a job payload was rejected: ${err.message}`);

@@ -5,7 +5,18 @@
  */
 import { pino } from 'pino';
 import { Worker, type Handler, type WorkerOptions } from '../../engine/index.js';
-import type { NativeJson } from '../../wire/index.js';
+import type { DecodedJob, NativeJson } from '../../wire/index.js';
+import { type ActiveJobEnvelope, decodeActiveJob, isActiveJobWrapper } from '../../wire/activejob/index.js';
+
+/** The class a job's handler is registered under: the ActiveJob class for a Rails wrapper job. */
+export function handlerClass(job: DecodedJob): string {
+  if (!isActiveJobWrapper(job.className)) return job.className;
+  try {
+    return decodeActiveJob(job).envelope.job_class;
+  } catch {
+    return job.className;
+  }
+}
 
 export interface RecordedRun {
   raw: Buffer;
@@ -13,6 +24,8 @@ export interface RecordedRun {
   className: string;
   queue: string;
   retryCount: number | undefined;
+  /** An ActiveJob job's envelope. */
+  activeJob?: ActiveJobEnvelope | undefined;
 }
 
 export type Behaviour = 'record' | 'fail' | 'hang';
@@ -51,7 +64,7 @@ export async function startCheckWorker(
   const handlers = new Map<string, Handler>();
   for (const cls of new Set(classes)) {
     handlers.set(cls, async (args, ctx) => {
-      runs.push({ raw: ctx.job.raw, args, className: ctx.className, queue: ctx.queue, retryCount: ctx.retryCount });
+      runs.push({ raw: ctx.job.raw, args, className: ctx.className, queue: ctx.queue, retryCount: ctx.retryCount, activeJob: ctx.activeJob });
       const b = behave(cls);
       if (b === 'fail') throw new Error('compat failure on purpose');
       if (b === 'hang') {

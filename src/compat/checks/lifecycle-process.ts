@@ -7,7 +7,7 @@ import { KeyLayout, dialectFor } from '../../wire/index.js';
 import { expectedPeer, type Fixture, type FixtureState, valueBytes, valueText } from '../fixture.js';
 import { comparePayloadShape } from '../payload-shape.js';
 import type { CheckContext, Tally } from '../types.js';
-import { queueOf, startCheckWorker, waitUntil } from './harness.js';
+import { handlerClass, queueOf, startCheckWorker, waitUntil } from './harness.js';
 import { decodeOrUndefined, writes } from '../extract.js';
 
 /**
@@ -26,7 +26,7 @@ export async function shutdownStep(f: Fixture, ctx: CheckContext, t: Tally): Pro
       const ns = `${ctx.namespace}:t${i}-${k}`;
       const queue = queueOf(job.queue, valueText(c.argv[1]!));
       await ctx.redis.lpush(`${ns}:queue:${queue}`, bytes);
-      const w = await startCheckWorker(ctx.redisUrl, ns, [queue], [job.className], 'hang', { shutdownTimeoutMs: 300 });
+      const w = await startCheckWorker(ctx.redisUrl, ns, [queue], [handlerClass(job)], 'hang', { shutdownTimeoutMs: 300 });
       await waitUntil(() => w.runs.length > 0);
       await w.stop();
       const back = await ctx.redis.lrangeBuffer(`${ns}:queue:${queue}`, 0, -1);
@@ -73,7 +73,7 @@ export async function recoveryStep(f: Fixture, ctx: CheckContext, t: Tally): Pro
       await ctx.redis.sadd(keys.verkNodes, list.node);
       await ctx.redis.sadd(keys.verkNodeQueues(list.node), queue);
     }
-    const sw = await startCheckWorker(ctx.redisUrl, ns, [queue], [job.className], 'record', extra);
+    const sw = await startCheckWorker(ctx.redisUrl, ns, [queue], [handlerClass(job)], 'record', extra);
     try {
       await waitUntil(() => sw.runs.some((r) => r.raw.equals(w.bytes)));
       const how = peerTracksNodes ? `dead node ${list.node} swept by a live node` : `restart with node id ${list.node}`;

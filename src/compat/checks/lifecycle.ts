@@ -11,7 +11,8 @@ import { type Fixture, expectedPeer, valueBytes } from '../fixture.js';
 import { resqueLifecycle } from './lifecycle-resque.js';
 import { decodeOrUndefined, type Written, writes } from '../extract.js';
 import { type Check, type CheckContext, Tally } from '../types.js';
-import { queueOf, startCheckWorker, waitUntil } from './harness.js';
+import { handlerClass, queueOf, startCheckWorker, waitUntil } from './harness.js';
+import { retryOnStep } from './lifecycle-activejob.js';
 import { heartbeatStep, recoveryStep, shutdownStep } from './lifecycle-process.js';
 import { mixedFailureStep } from './lifecycle-mixed.js';
 
@@ -51,7 +52,7 @@ async function failureStep(f: Fixture, ctx: CheckContext, t: Tally): Promise<voi
     // Standing in for the fixture's runtime: its rules decide the entry (kiqgate writes what the
     // consumer would, whoever produced the job).
     const peer = expectedPeer(f);
-    const w = await startCheckWorker(ctx.redisUrl, ns, [queue], [original.className], 'fail', peer ? { peer } : {});
+    const w = await startCheckWorker(ctx.redisUrl, ns, [queue], [handlerClass(original)], 'fail', peer ? { peer } : {});
     try {
       const where = async () => ({
         retry: await ctx.redis.zrange(`${ns}:retry`, 0, -1, 'WITHSCORES'),
@@ -120,7 +121,7 @@ async function promotionStep(f: Fixture, ctx: CheckContext, t: Tally): Promise<v
     const queue = queueOf(job.queue, 'queue:default');
     const [sec] = await ctx.redis.time();
     await ctx.redis.zadd(`${ns}:${set}`, Number(sec) - 1, m.bytes);
-    const w = await startCheckWorker(ctx.redisUrl, ns, [queue], [job.className], 'record');
+    const w = await startCheckWorker(ctx.redisUrl, ns, [queue], [handlerClass(job)], 'record');
     try {
       await waitUntil(() => w.runs.length > 0);
       const run = w.runs[0];
@@ -168,5 +169,6 @@ export const lifecycleCheck: Check = async ({ fixture }, ctx) => {
   await recoveryStep(fixture, ctx, t);
   await heartbeatStep(fixture, ctx, t);
   await mixedFailureStep(fixture, ctx, t);
+  await retryOnStep(fixture, ctx, t); // ActiveJob's retry_on re-enqueues
   return t.result('the fixture shows no failure, retry, death, schedule, requeue, recovery or process heartbeat');
 };

@@ -9,6 +9,24 @@ import { compareCommands } from '../commands-compare.js';
 import { producerPeer, valueText } from '../fixture.js';
 import { decodeAs, producerPushes } from '../extract.js';
 import { type Check, Tally, notApplicable } from '../types.js';
+import { type DecodedJob } from '../../wire/index.js';
+import { decodeActiveJob, isActiveJobWrapper } from '../../wire/activejob/index.js';
+import { firstDifference, stableActiveJobText } from './activejob-stable.js';
+
+/**
+ * ActiveJob: `enqueue({ activeJob })` with the class, the arguments as a handler receives them,
+ * queue, priority and run time of a push `perform_later` made; undefined for a wrapper job that
+ * is not a first push (retry_on's re-enqueue, a re-push: the lifecycle check judges those).
+ */
+function activeJobSpec(job: DecodedJob, at: number | undefined): Parameters<Client['enqueue']>[0] | undefined {
+  const aj = decodeActiveJob(job);
+  if (aj.envelope.payload_provider_job_id !== null || job.doc().has('retry_count')) return undefined;
+  return {
+    activeJob: aj.envelope.job_class, args: aj.arguments, queue: aj.envelope.queue_name ?? 'default', priority: aj.envelope.priority,
+    ...(aj.envelope.locale !== null ? { locale: aj.envelope.locale } : {}), timezone: aj.envelope.timezone,
+    ...(at !== undefined ? { at } : {}),
+  };
+}
 
 /**
  * The spec a user would give kiqgate to make the same job as `doc` (keys in the peer's order):
@@ -44,6 +62,32 @@ export const produceCheck: Check = async ({ fixture }, ctx) => {
       }
       // Replay a scheduled push at the same distance in the future as the peer's (the capture is old).
       const pushedAt = push.commands[0]!.t;
+      const first = decodeJob(push.jobs[0]!.payload, { maxBytes: 0 });
+      if (push.jobs.length === 1 && isActiveJobWrapper(first.className)) {
+        const score = push.jobs[0]!.score;
+        const spec = activeJobSpec(first, score === undefined ? undefined : Date.now() / 1000 + (Number(score) - pushedAt));
+        if (!spec) continue;
+        await client.enqueue(spec);
+        const expected = push.commands.map((c) => c.argv.map(valueText));
+        const actual = await ctx.monitor.waitForCount(ns, expected.length);
+        // ActiveJob's job_id and enqueued_at are the run's own (random, the clock): the peer's stand in for ours.
+        const peerText = expected.at(-1)!.at(-1)!;
+        const own = (re: RegExp) => re.exec(peerText)?.[0];
+        const ourPush = actual.at(-1);
+        if (ourPush) {
+          for (const re of [/"job_id":"[0-9a-f-]{36}"/, /"enqueued_at":"[^"]*"/]) {
+            const theirs = own(re);
+            if (theirs) ourPush[ourPush.length - 1] = ourPush.at(-1)!.replace(re, theirs);
+          }
+        }
+        const diffs = compareCommands(expected, actual);
+        // Byte for byte, the run's own values (jids, times, job_id) aside.
+        const theirs = stableActiveJobText(expected.at(-1)!.at(-1)!);
+        const ours = stableActiveJobText(actual.at(-1)?.at(-1) ?? '');
+        if (theirs !== ours) diffs.push(`payload ${firstDifference(theirs, ours)}`);
+        t.check(diffs.length === 0, () => `push ${i + 1} (ActiveJob ${expected.map((c) => c[0]).join('+')}): ${diffs.join('; ')}`);
+        continue;
+      }
       const specs = docs.map((doc, k) => {
         const score = push.jobs[k]!.score;
         const jid = asString(doc.get('jid')) ?? '';

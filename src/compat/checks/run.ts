@@ -7,10 +7,33 @@
 import { isDeepStrictEqual } from 'node:util';
 import { type DecodedJob, type NativeJson, asString, dialectFor, parseJson, toNative } from '../../wire/index.js';
 import { decodeOrUndefined, jobPayloads } from '../extract.js';
-import { expectedPeer } from '../fixture.js';
+import { expectedPeer, type Fixture } from '../fixture.js';
 import { resqueArgs } from '../../wire/dialects/resque.js';
 import { type Check, Tally, notApplicable } from '../types.js';
-import { queueOf, startCheckWorker, waitUntil } from './harness.js';
+import { handlerClass, queueOf, startCheckWorker, waitUntil } from './harness.js';
+import { decodeActiveJob, decodeArguments, isActiveJobWrapper } from '../../wire/activejob/index.js';
+import { type RubyDescription, compareWithRuby } from './activejob-observed.js';
+
+/** ActiveJob: what the handler must see, and what Ruby's perform saw (job_observations), for one job. */
+function activeJobExpectations(f: Fixture, job: DecodedJob, run: { args: unknown[]; activeJob?: { job_id: string; executions: number; provider_job_id: string | undefined } | undefined }, where: string): string[] {
+  const aj = decodeActiveJob(job);
+  const out: string[] = [];
+  // The decoder's values, recomputed from the lossless document.
+  const want = decodeArguments(aj.hash.get('arguments'), 'arguments');
+  if (!isDeepStrictEqual(run.args, want)) out.push(`${where}: handler saw ${show(run.args)}, the ActiveJob arguments hold ${show(want)}`);
+  const env = run.activeJob;
+  if (!env || env.job_id !== aj.envelope.job_id || env.executions !== aj.envelope.payload_executions + 1 || env.provider_job_id !== job.jid) {
+    out.push(`${where}: ctx.activeJob is ${show(env)}, expected job_id ${aj.envelope.job_id}, executions ${aj.envelope.payload_executions + 1}, provider_job_id ${job.jid}`);
+  }
+  // What Ruby's perform received for the same job, where the fixture recorded it.
+  const seen = (f as { job_observations?: Array<{ job_id: string; provider_job_id: string; arguments: RubyDescription[] }> }).job_observations
+    ?.find((o) => o.job_id === aj.envelope.job_id && o.provider_job_id === job.jid);
+  if (seen) {
+    if (seen.arguments.length !== run.args.length) out.push(`${where}: Ruby's perform got ${seen.arguments.length} arguments, the handler ${run.args.length}`);
+    seen.arguments.forEach((d, i) => out.push(...compareWithRuby(run.args[i], d, `${where} arguments[${i}]`)));
+  }
+  return out;
+}
 
 /** The args a handler must see, computed independently of the engine from the lossless document. */
 export function expectedArgs(job: DecodedJob): NativeJson[] {
@@ -38,7 +61,7 @@ export const runCheck: Check = async ({ fixture }, ctx) => {
   for (const j of jobs) await ctx.redis.lpush(`${ctx.namespace}:queue:${j.queue}`, j.job.raw);
   // Standing in for the fixture's runtime (a mixed scenario's consumer): it decides the reading
   // (Resque's lenient one) and the list end jobs are taken from.
-  const w = await startCheckWorker(ctx.redisUrl, ctx.namespace, jobs.map((j) => j.queue), jobs.map((j) => j.job.className), 'record', peer ? { peer } : {});
+  const w = await startCheckWorker(ctx.redisUrl, ctx.namespace, jobs.map((j) => j.queue), jobs.map((j) => handlerClass(j.job)), 'record', peer ? { peer } : {});
   const t = new Tally();
   try {
     await waitUntil(() => w.runs.length >= jobs.length);
@@ -46,6 +69,11 @@ export const runCheck: Check = async ({ fixture }, ctx) => {
       const run = w.runs.find((r) => r.raw.equals(j.job.raw));
       if (!run) {
         t.fail(`${j.where}: job ${j.job.jid ?? '?'} (${j.job.className}) never ran`);
+        continue;
+      }
+      if (isActiveJobWrapper(j.job.className)) {
+        const diffs = activeJobExpectations(fixture, j.job, run, j.where);
+        t.check(diffs.length === 0, () => diffs.join('; '));
         continue;
       }
       const want = expectedArgs(j.job);

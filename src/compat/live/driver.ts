@@ -23,6 +23,8 @@ export const JOBS_RB = join(RUBY_DIR, 'jobs.rb');
 export const PRODUCER_RB = join(RUBY_DIR, 'producer.rb');
 export const API_RB = join(RUBY_DIR, 'api.rb');
 export const DEAD_UI_RB = join(RUBY_DIR, 'dead_ui.rb');
+export const ACTIVEJOB_JOBS_RB = join(RUBY_DIR, 'activejob_jobs.rb');
+export const ACTIVEJOB_PRODUCER_RB = join(RUBY_DIR, 'activejob_producer.rb');
 /** The Redis hash RecordJob writes: field = jid, value = a ReceivedRecord as JSON. */
 export const RECEIVED_KEY = 'compat:received';
 /** The Redis hash every compat job increments per run: field = jid, value = run count. */
@@ -103,6 +105,8 @@ export interface StartSidekiqOptions {
   bootTimeoutMs?: number;
   /** Poll `processes` over this connection instead of a new one (the capture tool uses its own). */
   pollWith?: Redis;
+  /** The Ruby file sidekiq loads (`-r`); default compat/ruby/jobs.rb (ActiveJob's: activejob_jobs.rb). */
+  require?: string;
 }
 
 export interface SidekiqProcess {
@@ -139,7 +143,7 @@ function waitExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
 export async function startSidekiq(opts: StartSidekiqOptions): Promise<SidekiqProcess> {
   requireRubySidekiq();
   const queueArgs = opts.queues.flatMap((q) => ['-q', typeof q === 'string' ? q : `${q[0]},${q[1]}`]);
-  const args = ['-r', JOBS_RB, ...queueArgs, '-c', String(opts.concurrency)];
+  const args = ['-r', opts.require ?? JOBS_RB, ...queueArgs, '-c', String(opts.concurrency)];
   if (opts.shutdownTimeoutS !== undefined) args.push('-t', String(opts.shutdownTimeoutS));
   const started = Date.now();
   const child = spawn('sidekiq', args, {
