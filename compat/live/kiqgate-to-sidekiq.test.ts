@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { Client } from '../../src/client/index.js';
 import { JsonNumber } from '../../src/wire/index.js';
 import { startRedisServer, type RedisServerHandle } from '../../src/support/redis-server.js';
-import { ATTEMPTS_KEY, readReceived, requireRubySidekiq, startSidekiq, waitFor, type SidekiqProcess } from './sidekiq.js';
+import { ATTEMPTS_KEY, readReceived, liveSidekiqProblem, startSidekiq, waitFor, type SidekiqProcess } from './sidekiq.js';
 
 let server: RedisServerHandle | undefined;
 let sidekiq: SidekiqProcess | undefined;
@@ -22,13 +22,8 @@ let client: Client;
 let setupError: unknown;
 
 beforeAll(async () => {
-  try {
-    const version = requireRubySidekiq();
-    if (version !== '6.4.1') throw new Error(`these live tests expect sidekiq 6.4.1, found ${version}`);
-  } catch (err) {
-    setupError = err;
-    return;
-  }
+  setupError = liveSidekiqProblem();
+  if (setupError) return;
   server = await startRedisServer();
   redis = new Redis(server.url);
   client = new Client({ redis: server.url, peer: 'sidekiq6' });

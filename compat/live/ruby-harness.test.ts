@@ -13,7 +13,7 @@ import { startRedisServer, type RedisServerHandle } from '../../src/support/redi
 import {
   ATTEMPTS_KEY,
   readReceived,
-  requireRubySidekiq,
+  liveSidekiqProblem,
   runRubyApi,
   runRubyProducer,
   startSidekiq,
@@ -30,13 +30,8 @@ let url: string;
 let setupError: unknown;
 
 beforeAll(async () => {
-  try {
-    const version = requireRubySidekiq();
-    if (version !== '6.4.1') throw new Error(`the live harness expects sidekiq 6.4.1, found ${version}`);
-  } catch (err) {
-    setupError = err;
-    return;
-  }
+  setupError = liveSidekiqProblem();
+  if (setupError) return;
   server = await startRedisServer();
   url = server.url;
   redis = new Redis(url);

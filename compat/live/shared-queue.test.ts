@@ -16,7 +16,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Worker } from '../../src/engine/index.js';
 import { startRedisServer, type RedisServerHandle } from '../../src/support/redis-server.js';
-import { RECEIVED_KEY, requireRubySidekiq, runRubyApi, runRubyProducer, startSidekiq, waitFor, type ReceivedRecord, type SidekiqProcess } from './sidekiq.js';
+import { RECEIVED_KEY, liveSidekiqProblem, runRubyApi, runRubyProducer, startSidekiq, waitFor, type ReceivedRecord, type SidekiqProcess } from './sidekiq.js';
 
 const QUEUE = 'both';
 const KIQGATE_RAN = 'shared:kiqgate-ran';
@@ -30,13 +30,8 @@ let setupError: unknown;
 let release: () => void = () => undefined;
 
 beforeAll(async () => {
-  try {
-    const version = requireRubySidekiq();
-    if (version !== '6.4.1') throw new Error(`these live tests expect sidekiq 6.4.1, found ${version}`);
-  } catch (err) {
-    setupError = err;
-    return;
-  }
+  setupError = liveSidekiqProblem();
+  if (setupError) return;
   server = await startRedisServer();
   url = server.url;
   redis = new Redis(url);

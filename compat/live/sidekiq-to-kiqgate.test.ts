@@ -18,7 +18,7 @@ import { Client } from '../../src/client/index.js';
 import { Worker } from '../../src/engine/index.js';
 import type { NativeJson } from '../../src/wire/index.js';
 import { startRedisServer, type RedisServerHandle } from '../../src/support/redis-server.js';
-import { ATTEMPTS_KEY, requireRubySidekiq, runRubyApi, runRubyProducer, startSidekiq, waitFor } from './sidekiq.js';
+import { ATTEMPTS_KEY, liveSidekiqProblem, runRubyApi, runRubyProducer, startSidekiq, waitFor } from './sidekiq.js';
 
 interface Run { args: NativeJson[]; retryCount: number | undefined; raw: string; queue: string; className: string }
 
@@ -44,13 +44,8 @@ function record(args: NativeJson[], ctx: { jid: string | undefined; retryCount: 
 }
 
 beforeAll(async () => {
-  try {
-    const version = requireRubySidekiq();
-    if (version !== '6.4.1') throw new Error(`these live tests expect sidekiq 6.4.1, found ${version}`);
-  } catch (err) {
-    setupError = err;
-    return;
-  }
+  setupError = liveSidekiqProblem();
+  if (setupError) return;
   server = await startRedisServer();
   url = server.url;
   redis = new Redis(url);
