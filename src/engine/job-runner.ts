@@ -16,6 +16,7 @@ import { logText } from './log-text.js';
 import { type JobContext, Registry } from './registry.js';
 import { type ThrownDescription, describeThrown } from '../support/thrown-value.js';
 import { delay } from '../support/delay.js';
+import type { ConsumerTracing } from '../tracing/consumer-tracing.js';
 
 export type JobResult =
   | { kind: 'ack' }
@@ -41,6 +42,8 @@ export interface JobRunnerDeps {
   tracker?: RunningJobs | undefined;
   /** The worker's identity, for failure entries that name it (Resque's `worker`). */
   workerId?: string | undefined;
+  /** OpenTelemetry consumer spans (the `tracing` option; src/tracing): absent when off. */
+  tracing?: ConsumerTracing | undefined;
 }
 
 /** An error the engine raises itself (unknown class, bad args), with a Sidekiq-style class name. */
@@ -174,7 +177,9 @@ async function runDecoded(raw: Buffer, queue: string, signal: AbortSignal, deps:
       for (let run = 0; ; run++) {
         failed = false;
         try {
-          await cls.handler(job.args, new RunContext(job.jid, queue, job.className, job.retryCount, signal, job, log));
+          // [tracing] each run in a process span when tracing is on; else the plain call.
+          if (deps.tracing) await deps.tracing.run(job, queue, () => cls.handler(job.args, new RunContext(job.jid, queue, job.className, job.retryCount, signal, job, log)));
+          else await cls.handler(job.args, new RunContext(job.jid, queue, job.className, job.retryCount, signal, job, log));
         } catch (err) {
           failed = true;
           failure = err;
