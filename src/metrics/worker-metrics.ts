@@ -3,8 +3,8 @@
  *
  * Two kinds, so that the job path stays cheap:
  * - counted as jobs run, from the engine's events (job:finished, job:failed) and the runners'
- *   fetch hook: one Map lookup and two increments per job (label children cached per
- *   queue × class);
+ *   fetch hook: a few additions per job and per fetch, in plain numbers (job-tally.ts says why
+ *   not prom-client's Counter and Histogram), rendered only when scraped;
  * - read from Redis when scraped ({@link WorkerMetrics.refresh}): one pipeline of LLEN, LINDEX,
  *   ZCARD and HGET for queue sizes and latency, the sorted sets, in-progress lists and the
  *   heartbeat, nothing in between scrapes.
@@ -14,7 +14,8 @@
  * anyone can write) counts as `(unregistered)`, so a hostile queue cannot grow the label set.
  */
 import type { Redis } from 'ioredis';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
+import { JobTally, Series, registryMetric } from './job-tally.js';
 import { type KeyLayout, type ListEnd, decodeJob } from '../wire/index.js';
 import type { EngineEmitter } from '../engine/events.js';
 
@@ -41,33 +42,26 @@ export const UNREGISTERED_CLASS = '(unregistered)';
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 const BATCH_BUCKETS = [0, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000];
 
-interface ClassCounters {
-  processed: ReturnType<Counter<'queue' | 'class'>['labels']>;
-  succeeded: ReturnType<Histogram<'queue' | 'class' | 'status'>['labels']>;
-}
-
 export class WorkerMetrics {
   readonly registry = new Registry();
-  private readonly processed: Counter<'queue' | 'class'>;
-  private readonly failed: Counter<'queue' | 'class' | 'outcome'>;
-  private readonly duration: Histogram<'queue' | 'class' | 'status'>;
-  private readonly fetchBatch: Histogram<'queue'>;
+  private readonly jobs: JobTally;
+  private readonly fetchBatches = new Map<string, Series>();
   private readonly queueSize: Gauge<'queue'>;
   private readonly queueLatency: Gauge<'queue'>;
   private readonly inProgress: Gauge<'queue' | 'node'>;
   private readonly running: Gauge<'queue'>;
   private readonly setSize: Gauge<'set'>;
   private readonly heartbeatAge: Gauge;
-  private readonly perClass = new Map<string, ClassCounters>();
-  private readonly fetchChildren = new Map<string, ReturnType<Histogram<'queue'>['labels']>>();
   private readonly listeners: Array<[string, (...args: any[]) => void]> = [];
 
   constructor(private readonly source: MetricsSource) {
     const registers = [this.registry];
-    this.processed = new Counter({ name: 'kiqgate_jobs_processed_total', help: 'Jobs run to an outcome (success or failure), as Sidekiq counts processed', labelNames: ['queue', 'class'], registers });
-    this.failed = new Counter({ name: 'kiqgate_jobs_failed_total', help: 'Jobs that failed, by what happened to them (retry, dead, drop, failed)', labelNames: ['queue', 'class', 'outcome'], registers });
-    this.duration = new Histogram({ name: 'kiqgate_job_duration_seconds', help: 'Handler run time', labelNames: ['queue', 'class', 'status'], buckets: DURATION_BUCKETS, registers });
-    this.fetchBatch = new Histogram({ name: 'kiqgate_fetch_batch_size', help: 'Jobs moved into in-progress by one fetch (0: the queue was empty)', labelNames: ['queue'], buckets: BATCH_BUCKETS, registers });
+    this.jobs = new JobTally(DURATION_BUCKETS, (className) => (source.hasHandler(className) ? className : UNREGISTERED_CLASS));
+    for (const m of this.jobs.metrics({ processed: 'kiqgate_jobs_processed_total', failed: 'kiqgate_jobs_failed_total', duration: 'kiqgate_job_duration_seconds' })) {
+      this.registry.registerMetric(m as unknown as Parameters<Registry['registerMetric']>[0]); // duck-typed: prom-client reads name, help, type, get()
+    }
+    this.registry.registerMetric(registryMetric('kiqgate_fetch_batch_size', 'Jobs moved into in-progress by one fetch (0: the queue was empty)', 'histogram',
+      () => [...this.fetchBatches].flatMap(([queue, series]) => series.samples('kiqgate_fetch_batch_size', { queue }))) as unknown as Parameters<Registry['registerMetric']>[0]);
     this.queueSize = new Gauge({ name: 'kiqgate_queue_size', help: 'Jobs waiting in the queue (read at scrape)', labelNames: ['queue'], registers });
     this.queueLatency = new Gauge({ name: 'kiqgate_queue_latency_seconds', help: 'Age of the oldest waiting job, from its enqueued_at (0 when empty or unknown; read at scrape)', labelNames: ['queue'], registers });
     this.inProgress = new Gauge({ name: 'kiqgate_in_progress_size', help: "Jobs in this node's in-progress list (running, prefetched, or unacked; read at scrape)", labelNames: ['queue', 'node'], registers });
@@ -79,17 +73,8 @@ export class WorkerMetrics {
   /** Starts counting the engine's job events. */
   attach(): void {
     const { events } = this.source;
-    const finished = (e: { queue: string; className: string; durationMs: number }) => {
-      const c = this.countersOf(e.queue, e.className);
-      c.processed.inc();
-      c.succeeded.observe(e.durationMs / 1000);
-    };
-    const failed = (e: { queue: string; className: string; durationMs: number; outcome: string }) => {
-      const cls = this.classLabel(e.className);
-      this.countersOf(e.queue, e.className).processed.inc();
-      this.failed.labels(e.queue, cls, e.outcome).inc();
-      this.duration.labels(e.queue, cls, 'failure').observe(e.durationMs / 1000);
-    };
+    const finished = (e: { queue: string; className: string; durationMs: number }) => this.jobs.succeeded(e.queue, e.className, e.durationMs / 1000);
+    const failed = (e: { queue: string; className: string; durationMs: number; outcome: string }) => this.jobs.failedJob(e.queue, e.className, e.outcome, e.durationMs / 1000);
     events.on('job:finished', finished);
     events.on('job:failed', failed);
     this.listeners.push(['job:finished', finished], ['job:failed', failed]);
@@ -102,25 +87,10 @@ export class WorkerMetrics {
 
   /** The runners' fetch hook: one fetch reply of `n` jobs for `queue`. */
   readonly fetched = (queue: string, n: number): void => {
-    let child = this.fetchChildren.get(queue);
-    if (!child) this.fetchChildren.set(queue, (child = this.fetchBatch.labels(queue)));
-    child.observe(n);
+    let series = this.fetchBatches.get(queue);
+    if (!series) this.fetchBatches.set(queue, (series = new Series(BATCH_BUCKETS)));
+    series.observe(n);
   };
-
-  private classLabel(className: string): string {
-    return this.source.hasHandler(className) ? className : UNREGISTERED_CLASS;
-  }
-
-  private countersOf(queue: string, className: string): ClassCounters {
-    const key = `${queue}\u0000${className}`;
-    let c = this.perClass.get(key);
-    if (!c) {
-      const cls = this.classLabel(className);
-      c = { processed: this.processed.labels(queue, cls), succeeded: this.duration.labels(queue, cls, 'success') };
-      this.perClass.set(key, c);
-    }
-    return c;
-  }
 
   /** Reads the Redis-side gauges in one pipeline (called on each scrape). */
   async refresh(redis: Redis, nowMs = Date.now()): Promise<void> {
