@@ -27,6 +27,10 @@
  *   `key = "h|#{@klass}-#{window}"`, `HISTOGRAM_TTL = 8 * 60 * 60`.
  * - Both: BUCKET_INTERVALS (shared.rb) as BUCKET_MS below; failed jobs count in `|p` and `|f`
  *   but not in `|ms` nor the histogram ("We don't track time for failed jobs").
+ * The command streams captured from real Sidekiq 7.3.10 and 8.1.7 (fixtures/sidekiq-7.3.10 and
+ * sidekiq-8.1.7, worker-success and worker-failure-retry) show these keys and TTLs
+ * (`HardWorker-28-13:29`, `j|20261128|13:29` 28800; `h|HardWorker-28-13:58`, `j|261128|13:5`
+ * 259200, `j|261128|13:58` 28800); test/engine/sidekiq-metrics.test.ts replays them.
  */
 
 /** Histogram bucket upper bounds in ms (exclusive), Sidekiq's BUCKET_INTERVALS; the last catches all. */

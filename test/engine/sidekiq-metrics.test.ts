@@ -2,15 +2,20 @@
  * Sidekiq's execution metrics written by a real worker standing in for Sidekiq 7 and 8: the
  * `j|…` hashes (fields `<Class>|p`, `|f`, `|ms`), the run-time histogram (BITFIELD u16
  * counters) and their TTLs, with the keys exactly as the version's ExecutionTracker names them
- * (src/wire/execution-metrics.ts cites the Sidekiq source). Real Sidekiq 7/8 is not installed
- * here (Debian ships 6.4.1): the layout from the source and these checks are the proof.
+ * (src/wire/execution-metrics.ts cites the Sidekiq source), and the first flush of the command
+ * streams captured from real Sidekiq 7.3.10 and 8.1.7 (fixtures/) replayed: same keys, fields,
+ * counters and TTLs. (Sidekiq 7/8 cannot run here, Debian ships 6.4.1; the Web UI page itself
+ * was not opened.)
  */
 import { describe, expect, it } from 'vitest';
 import type { Worker } from '../../src/engine/index.js';
 import { ConfigError, resolveConfig } from '../../src/engine/index.js';
-import { SIDEKIQ7_EXECUTION_METRICS, SIDEKIQ8_EXECUTION_METRICS, type ExecutionMetricsLayout } from '../../src/wire/index.js';
-import { testRedis } from '../support/redis.js';
-import { stopWorkerAfterEach, testWorker, until } from './helpers.js';
+import { EngineEmitter } from '../../src/engine/events.js';
+import { SidekiqExecutionMetrics } from '../../src/engine/sidekiq-metrics.js';
+import { KeyLayout, SIDEKIQ7_EXECUTION_METRICS, SIDEKIQ8_EXECUTION_METRICS, type ExecutionMetricsLayout } from '../../src/wire/index.js';
+import { argvStrings } from '../support/fixtures.js';
+import { dropNamespace, testRedis, uniqueNamespace } from '../support/redis.js';
+import { fixture, silent, stopWorkerAfterEach, testWorker, until } from './helpers.js';
 
 const redis = testRedis();
 let worker: Worker | undefined;
@@ -95,6 +100,78 @@ describe("Sidekiq's execution metrics (Web UI Metrics page)", () => {
       expect(httl).toBeGreaterThan(8 * 3600 - 60);
       expect(httl).toBeLessThanOrEqual(8 * 3600);
     });
+  }
+
+  // The captured command streams of real Sidekiq 7.3.10 and 8.1.7 (fixtures/) are the oracle:
+  // the same jobs counted, flushed at the moment Sidekiq flushed, give the same keys, fields,
+  // histogram counters and TTLs.
+  for (const [set, layout] of [['sidekiq-7.3.10', SIDEKIQ7_EXECUTION_METRICS], ['sidekiq-8.1.7', SIDEKIQ8_EXECUTION_METRICS]] as const) {
+    for (const scenario of ['worker-success', 'worker-failure-retry']) {
+      it(`writes what ${set} wrote in ${scenario} (its first flush, replayed)`, async () => {
+        const all = fixture(`${set}/${scenario}`).commands.map((c) => ({ t: c.t, argv: argvStrings(c) }));
+        const isMetric = (a: string[]) => a[0] === 'bitfield' || (a[0] === 'hincrby' && a[1]!.startsWith('j|'));
+        const first = all.find((c) => isMetric(c.argv))!;
+        const flush = all.filter((c) => c.t - first.t < 0.05 && c.t >= first.t);
+        const metricKeys = new Set(flush.filter((c) => isMetric(c.argv)).map((c) => c.argv[1]!));
+        const hashes = new Map<string, Record<string, number>>();
+        const ttls = new Map<string, number>();
+        const bits = new Map<string, Map<number, number>>();
+        for (const { argv } of flush) {
+          if (argv[0] === 'hincrby') {
+            const h = hashes.get(argv[1]!) ?? {};
+            h[argv[2]!] = (h[argv[2]!] ?? 0) + Number(argv[3]);
+            hashes.set(argv[1]!, h);
+          } else if (argv[0] === 'bitfield') {
+            const m = bits.get(argv[1]!) ?? new Map<number, number>();
+            for (let i = 4; i < argv.length; i += 4) m.set(Number(argv[i + 2]!.slice(1)), Number(argv[i + 3]));
+            bits.set(argv[1]!, m);
+          } else if (argv[0] === 'expire' && metricKeys.has(argv[1]!)) ttls.set(argv[1]!, Number(argv[2]));
+        }
+        // The jobs behind those counts, fed to the tracker as the engine's events.
+        const ns = uniqueNamespace('skm');
+        const events = new EngineEmitter();
+        const tracker = new SidekiqExecutionMetrics(redis, new KeyLayout(ns), layout, events, 3_600_000, silent);
+        await tracker.start();
+        try {
+          const [bucket, fields] = [...hashes][0]!;
+          expect(bucket.startsWith('j|')).toBe(true);
+          for (const key of Object.keys(fields)) {
+            const [cls, metric] = key.split('|') as [string, string];
+            if (metric !== 'p') continue;
+            const failed = fields[`${cls}|f`] ?? 0;
+            const succeeded = fields[key]! - failed;
+            const base = { queue: 'default', className: cls, jid: undefined, startedAt: 0 };
+            for (let i = 0; i < failed; i++) events.fire('job:failed', { ...base, failedAt: 0, durationMs: 1, error: undefined, errorClass: 'E', errorMessage: 'e', outcome: 'retry' });
+            const ms = fields[`${cls}|ms`] ?? 0;
+            for (let i = 0; i < succeeded; i++) {
+              const d = i === 0 ? ms - Math.floor(ms / succeeded) * (succeeded - 1) : Math.floor(ms / succeeded);
+              events.fire('job:finished', { ...base, finishedAt: 0, durationMs: d });
+            }
+          }
+          await tracker.flush(Math.floor(first.t * 1000));
+          const written = (await redis.keys(`${ns}:*`)).map((k) => k.slice(ns.length + 1)).sort();
+          expect(written).toEqual([...metricKeys].sort());
+          for (const [key, want] of hashes) {
+            const got = await redis.hgetall(`${ns}:${key}`);
+            expect(Object.fromEntries(Object.entries(got).map(([f, v]) => [f, Number(v)]))).toEqual(want);
+          }
+          for (const [key, counters] of bits) {
+            for (const [i, n] of counters) {
+              const [got] = await redis.call('BITFIELD', `${ns}:${key}`, 'GET', 'u16', `#${i}`) as number[];
+              expect(got, `${key} #${i}`).toBe(n);
+            }
+          }
+          for (const [key, ttl] of ttls) {
+            const got = await redis.ttl(`${ns}:${key}`);
+            expect(got, `TTL of ${key}`).toBeGreaterThan(ttl - 60);
+            expect(got).toBeLessThanOrEqual(ttl);
+          }
+        } finally {
+          await tracker.stop();
+          await dropNamespace(redis, ns);
+        }
+      });
+    }
   }
 
   it('writes none for Sidekiq 6 (no Metrics page), or when turned off; refuses it for other peers', async () => {
