@@ -6,6 +6,7 @@
  * traceparent continues that trace; a Verk job (no room for extra keys) carries none.
  */
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -24,6 +25,8 @@ const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProces
 beforeAll(() => {
   trace.setGlobalTracerProvider(provider);
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  // What a Node SDK setup registers: the active span follows async calls (a handler's enqueue).
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 });
 afterAll(async () => {
   await provider.shutdown();
@@ -92,6 +95,27 @@ describe('OpenTelemetry producer and consumer spans', () => {
     expect(processSpan!.status.code).toBe(SpanStatusCode.ERROR);
     expect(processSpan!.events.map((e) => e.name)).toContain('exception');
     await until(async () => (await redis.zcard(worker!.keys.dead)) === 1, 'the failed job in dead');
+  });
+
+  it('carries a Ruby trace through a Node job into the job it enqueues (Ruby → Node → Ruby)', async () => {
+    const traceId = '0af7651916cd43dd8448eb211c80319c';
+    const rubySpan = 'b7ad6b7169203331';
+    let client: Client | undefined;
+    worker = testWorker({
+      tracing: 'child',
+      handlers: { Relay: async () => { await client!.enqueue({ class: 'BackToRuby', args: [], queue: 'ruby' }); } },
+    });
+    client = new Client({ redis, namespace: worker.config.namespace, tracing: true });
+    await redis.lpush(worker.keys.queue('default'), `{"retry":true,"queue":"default","class":"Relay","args":[],"jid":"abcdefabcdefabcdefabcdef","created_at":1733000000.5,"traceparent":"00-${traceId}-${rubySpan}-01","enqueued_at":1733000000.6}`);
+    await worker.start();
+    const [processSpan] = await spansNamed('process default');
+    const [publish] = await spansNamed('publish ruby');
+    expect(processSpan!.parentSpanContext?.spanId).toBe(rubySpan);
+    expect(publish!.spanContext().traceId).toBe(traceId);
+    expect(publish!.parentSpanContext?.spanId).toBe(processSpan!.spanContext().spanId);
+    // What a Ruby worker with the Sidekiq instrumentation extracts from the next job.
+    const [raw] = await redis.lrange(worker.keys.queue('ruby'), 0, -1);
+    expect(String((JSON.parse(raw!) as Record<string, unknown>).traceparent)).toBe(`00-${traceId}-${publish!.spanContext().spanId}-01`);
   });
 
   it('traces a bulk push as one span whose context every job carries', async () => {
