@@ -11,7 +11,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Client } from '../../src/client/index.js';
-import type { Worker } from '../../src/engine/index.js';
+import { ConfigError, type Worker, resolveConfig } from '../../src/engine/index.js';
 import { testRedis, uniqueNamespace } from '../support/redis.js';
 import { stopWorkerAfterEach, testWorker, until } from '../engine/helpers.js';
 
@@ -159,5 +159,13 @@ describe('OpenTelemetry producer and consumer spans', () => {
     } finally {
       await redis.del(`${ns}:queue:default`, `${ns}:queues`);
     }
+  });
+
+  it('reads the tracing option from every layer: true is link, child, false; anything else is refused', () => {
+    expect(resolveConfig({}).tracing).toBe(false);
+    expect(resolveConfig({ api: { tracing: true } }).tracing).toBe('link');
+    expect(resolveConfig({ env: { KIQGATE_TRACING: 'child' } }).tracing).toBe('child');
+    expect(resolveConfig({ env: { KIQGATE_TRACING: '0' } }).tracing).toBe(false);
+    expect(() => resolveConfig({ env: { KIQGATE_TRACING: 'parent' } })).toThrow(ConfigError);
   });
 });
