@@ -17,6 +17,7 @@ import { type JobContext, Registry } from './registry.js';
 import { type ThrownDescription, describeThrown } from '../support/thrown-value.js';
 import { delay } from '../support/delay.js';
 import type { ConsumerTracing } from '../tracing/consumer-tracing.js';
+import type { JobObserver } from './job-observer.js';
 
 export type JobResult =
   | { kind: 'ack' }
@@ -44,6 +45,8 @@ export interface JobRunnerDeps {
   workerId?: string | undefined;
   /** OpenTelemetry consumer spans (the `tracing` option; src/tracing): absent when off. */
   tracing?: ConsumerTracing | undefined;
+  /** [metrics] told each job's end (job-observer.ts); absent when nothing counts jobs. */
+  observer?: JobObserver | undefined;
 }
 
 /** An error the engine raises itself (unknown class, bad args), with a Sidekiq-style class name. */
@@ -200,6 +203,7 @@ async function runDecoded(raw: Buffer, queue: string, signal: AbortSignal, deps:
     // A settle after the shutdown abort: stop() has already given the job back to its queue.
     if (signal.aborted) return givenBack(log, queue, !failed, startedAt);
     if (!failed) {
+      deps.observer?.jobEnded(queue, job.className, Date.now() - startedAt, undefined);
       if (levelOn(logger, done)) safeLog(() => log()[done]({ durationMs: Date.now() - startedAt }, 'done'));
       if (events.listenerCount('job:finished') > 0) {
         const finishedAt = Date.now();
@@ -246,6 +250,7 @@ function recordFailure(
     outcome = failureOutcome(job, queue, { ...info, stack: error.backtrace }, failedAt, { defaultMaxRetries: config.maxRetries, consumer, ...worker });
   }
   const durationMs = Date.now() - ctx.startedAt;
+  ctx.deps.observer?.jobEnded(queue, ctx.className, durationMs, outcome.kind);
   const level = config.jobLogLevels.fail;
   if (levelOn(ctx.deps.logger, level)) {
     const o = outcome;

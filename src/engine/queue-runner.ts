@@ -41,6 +41,7 @@ import { requeueAll, scripts } from './scripts.js';
 import { DAILY_STAT_TTL, TickBatch } from './tick-batch.js';
 import type { ResqueRegistry } from './resque-registry.js';
 import type { ConsumerTracing } from '../tracing/consumer-tracing.js';
+import type { JobObserver } from './job-observer.js';
 
 export interface QueueRunnerDeps {
   /** The shared command connection (scripts defined on it). */
@@ -59,6 +60,8 @@ export interface QueueRunnerDeps {
   onFetch?: ((queue: string, jobs: number) => void) | undefined;
   /** [tracing] the consumer spans; absent when tracing is off. */
   tracing?: ConsumerTracing | undefined;
+  /** [metrics] told each job's end; absent when nothing counts jobs. */
+  observer?: JobObserver | undefined;
 }
 
 interface Slot {
@@ -126,7 +129,7 @@ export class QueueRunner {
     this.dayTtl = deps.resque ? 0 : DAILY_STAT_TTL;
     this.batch = new TickBatch(deps.keys, deps.config, name, this.inProgressKey, deps.resque?.id);
     this.log = deps.logger.child({ queue: name });
-    this.jobDeps = { registry: deps.registry, config: deps.config, logger: deps.logger, events: deps.events, ...(deps.resque ? { tracker: deps.resque, workerId: deps.resque.id } : {}), ...(deps.tracing ? { tracing: deps.tracing } : {}) };
+    this.jobDeps = { registry: deps.registry, config: deps.config, logger: deps.logger, events: deps.events, ...(deps.resque ? { tracker: deps.resque, workerId: deps.resque.id } : {}), ...(deps.tracing ? { tracing: deps.tracing } : {}), ...(deps.observer ? { observer: deps.observer } : {}) };
     this.audit = new InProgressAudit(deps.redis, this.inProgressKey, this.queueKey, this.log, () => this.wake(), this.end);
   }
 

@@ -4,16 +4,17 @@
  * beside Ruby's. The key layout is the peer dialect's (src/wire/execution-metrics.ts, with the
  * Sidekiq source it follows); this service only counts and flushes.
  *
- * As Sidekiq does: jobs are counted in memory from the engine's events (processed and failed
- * per class, run time and the run-time histogram of successful jobs only) and flushed on every
- * heartbeat period (Sidekiq's `:beat`, 10 s) and once at stop (Sidekiq 8's `:exit`), one
- * pipeline per flush. Counting costs a Map lookup per job; Redis sees nothing per job.
+ * As Sidekiq does: jobs are counted in memory (processed and failed per class, run time and the
+ * run-time histogram of successful jobs only; the engine tells each job's end through the
+ * JobObserver hook) and flushed on every heartbeat period (Sidekiq's `:beat`, 10 s) and once at
+ * stop (Sidekiq 8's `:exit`), one pipeline per flush. Counting costs a Map lookup per job;
+ * Redis sees nothing per job.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type ExecutionMetricsLayout, HISTOGRAM_BUCKET_MS, type KeyLayout, histogramIndex } from '../wire/index.js';
 import type { EngineService } from './engine-view.js';
-import type { EngineEmitter } from './events.js';
+import type { JobObserver } from './job-observer.js';
 import { Periodic } from './periodic.js';
 
 /** One class's counts since the last flush. */
@@ -26,44 +27,40 @@ interface ClassTally {
   histogram: number[];
 }
 
-export class SidekiqExecutionMetrics implements EngineService {
+export class SidekiqExecutionMetrics implements EngineService, JobObserver {
   private tallies = new Map<string, ClassTally>();
   private readonly ticker: Periodic;
-  private readonly onFinished = (e: { className: string; durationMs: number }) => {
-    const t = this.tally(e.className);
-    t.processed++;
-    t.succeeded++;
-    const ms = Math.round(e.durationMs);
-    t.ms += ms;
-    t.histogram[histogramIndex(ms)]!++;
-  };
-  private readonly onFailed = (e: { className: string }) => {
-    const t = this.tally(e.className);
-    t.processed++;
-    t.failed++;
-  };
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: KeyLayout,
     private readonly layout: ExecutionMetricsLayout,
-    private readonly events: EngineEmitter,
     periodMs: number,
     private readonly log: Logger,
   ) {
     this.ticker = new Periodic(periodMs, () => this.flush(), (err) => this.log.warn({ err }, 'could not write Sidekiq execution metrics; counts of this period are lost'));
   }
 
+  /** Counts one job (Sidekiq's Middleware#call: processed, failed, run time of successes only). */
+  jobEnded(_queue: string, className: string, durationMs: number, failure: string | undefined): void {
+    const t = this.tally(className);
+    t.processed++;
+    if (failure !== undefined) {
+      t.failed++;
+      return;
+    }
+    t.succeeded++;
+    const ms = Math.round(durationMs);
+    t.ms += ms;
+    t.histogram[histogramIndex(ms)]!++;
+  }
+
   async start(): Promise<void> {
-    this.events.on('job:finished', this.onFinished);
-    this.events.on('job:failed', this.onFailed);
     await this.ticker.start();
   }
 
-  /** Stops counting and writes what was counted since the last flush. */
+  /** Stops the periodic flush and writes what was counted since the last one (jobs have ended by then). */
   async stop(): Promise<void> {
-    this.events.off('job:finished', this.onFinished);
-    this.events.off('job:failed', this.onFailed);
     await this.ticker.stop();
     await this.flush().catch((err: unknown) => this.log.warn({ err }, 'could not write the last Sidekiq execution metrics'));
   }

@@ -38,6 +38,7 @@ import { SidekiqHeartbeat } from './sidekiq-heartbeat.js';
 import { VerkNodes } from './verk-nodes.js';
 import { ResqueRegistry } from './resque-registry.js';
 import { SidekiqExecutionMetrics } from './sidekiq-metrics.js';
+import { type JobObserver, combineObservers } from './job-observer.js';
 import { WorkerMetrics } from '../metrics/worker-metrics.js';
 import { MetricsServer } from '../metrics/metrics-server.js';
 import { ConsumerTracing } from '../tracing/consumer-tracing.js';
@@ -85,6 +86,10 @@ export class Worker extends EngineEmitter implements EngineView {
   private metricsServer: MetricsServer | undefined;
   /** [tracing] consumer spans, with the `tracing` option (src/tracing). */
   private consumerTracing: ConsumerTracing | undefined;
+  /** Sidekiq's execution metrics (peer sidekiq7/8 unless turned off); a service once started. */
+  private executionMetrics: SidekiqExecutionMetrics | undefined;
+  /** [metrics] what is told each job's end: the two above, combined; undefined when neither. */
+  private jobObserver: JobObserver | undefined;
   private readonly hooks: AppHooks;
   private stopPromise: Promise<void> | undefined;
   /** Shortens stop()'s wait for Redis when the stop is forced (set while stopping). */
@@ -119,7 +124,7 @@ export class Worker extends EngineEmitter implements EngineView {
     this.queueSizes = new Map(cfg.queues);
     this.hooks = new AppHooks({ startup, shutdown }, logger, this.forced);
     this.metrics = cfg.metricsPort === undefined ? undefined : new WorkerMetrics({
-      events: this, keys: this.keys, nodeId: this.nodeId, popEnd: dialectFor(this.peer).queueEnds.pop,
+      keys: this.keys, nodeId: this.nodeId, popEnd: dialectFor(this.peer).queueEnds.pop,
       heartbeatKey: cfg.sidekiqHeartbeat ? this.keys.process(this.identity) : undefined,
       queues: () => this.queues(),
       runningByQueue: () => new Map([...this.runners].map(([q, r]) => [q, r.busy()])),
@@ -136,8 +141,13 @@ export class Worker extends EngineEmitter implements EngineView {
   /** [metrics] [tracing] What runs beside the jobs; before the first fetch. Throws when a port or the API cannot be had. */
   private async startObservability(redis: Redis): Promise<void> {
     if (this.config.tracing) this.consumerTracing = new ConsumerTracing(await loadOtel(), dialectFor(this.peer).tracing.system, this.config.tracing);
+    const execution = dialectFor(this.peer).executionMetrics;
+    if (this.config.sidekiqMetrics && this.config.processing && execution) {
+      // Flushed every Sidekiq beat, as Sidekiq's own tracker (`config.on(:beat)`).
+      this.executionMetrics = new SidekiqExecutionMetrics(redis, this.keys, execution, dialectFor(this.peer).traits.beatSeconds * 1000, this.logger.child({ service: 'sidekiq-metrics' }));
+    }
+    this.jobObserver = combineObservers([this.metrics, this.executionMetrics].filter((o): o is WorkerMetrics | SidekiqExecutionMetrics => o !== undefined));
     if (!this.metrics) return;
-    this.metrics.attach();
     const server = new MetricsServer(this.metrics, { port: this.config.metricsPort!, host: this.config.metricsHost, redis, logger: this.logger });
     const at = await server.start();
     this.metricsServer = server;
@@ -231,11 +241,7 @@ export class Worker extends EngineEmitter implements EngineView {
     this.scheduler.start();
 
     if (this.config.sidekiqHeartbeat) this.services.push(new SidekiqHeartbeat(redis, this));
-    const execution = dialectFor(this.peer).executionMetrics;
-    if (this.config.sidekiqMetrics && this.config.processing && execution) {
-      // Flushed every Sidekiq beat, as Sidekiq's own tracker (`config.on(:beat)`).
-      this.services.push(new SidekiqExecutionMetrics(redis, this.keys, execution, this, dialectFor(this.peer).traits.beatSeconds * 1000, this.logger.child({ service: 'sidekiq-metrics' })));
-    }
+    if (this.executionMetrics) this.services.push(this.executionMetrics);
     if (this.config.generateNodeId) {
       this.verkNodes = new VerkNodes(redis, this, { heartbeatMs: this.config.heartbeatMs });
       this.services.push(this.verkNodes);
@@ -354,7 +360,6 @@ export class Worker extends EngineEmitter implements EngineView {
     // Last: the in-progress lists are empty now, the id is free for the next process.
     await this.claim?.stop().catch((err: unknown) => this.logger.warn({ err }, 'could not release the node id claim'));
     await this.metricsServer?.stop();
-    this.metrics?.detach();
   }
 
   /**
@@ -420,7 +425,7 @@ export class Worker extends EngineEmitter implements EngineView {
         return conn;
       },
       keys: this.keys, config: this.config, logger: this.logger, events: this, registry: this.registry, nodeId: this.nodeId,
-      resque: this.resque, onFetch: this.metrics?.fetched, tracing: this.consumerTracing,
+      resque: this.resque, onFetch: this.metrics?.fetched, tracing: this.consumerTracing, observer: this.jobObserver,
     });
     this.runners.set(name, runner);
     runner.start();

@@ -2,8 +2,8 @@
  * A worker's Prometheus metrics (prom-client), in a registry of their own.
  *
  * Two kinds, so that the job path stays cheap:
- * - counted as jobs run, from the engine's events (job:finished, job:failed) and the runners'
- *   fetch hook: a few additions per job and per fetch, in plain numbers (job-tally.ts says why
+ * - counted as jobs run, through the engine's job hook (JobObserver) and the runners' fetch
+ *   hook: a few additions per job and per fetch, in plain numbers (job-tally.ts says why
  *   not prom-client's Counter and Histogram), rendered only when scraped;
  * - read from Redis when scraped ({@link WorkerMetrics.refresh}): one pipeline of LLEN, LINDEX,
  *   ZCARD and HGET for queue sizes and latency, the sorted sets, in-progress lists and the
@@ -17,11 +17,10 @@ import type { Redis } from 'ioredis';
 import { Gauge, Registry } from 'prom-client';
 import { JobTally, Series, registryMetric } from './job-tally.js';
 import { type KeyLayout, type ListEnd, decodeJob } from '../wire/index.js';
-import type { EngineEmitter } from '../engine/events.js';
+import type { JobObserver } from '../engine/job-observer.js';
 
 /** What the metrics read of the worker (a narrow view: tests and the Worker provide it). */
 export interface MetricsSource {
-  readonly events: EngineEmitter;
   readonly keys: KeyLayout;
   readonly nodeId: string;
   /** The Sidekiq process key whose `beat` field is the heartbeat; undefined when none is written. */
@@ -42,7 +41,7 @@ export const UNREGISTERED_CLASS = '(unregistered)';
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 const BATCH_BUCKETS = [0, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000];
 
-export class WorkerMetrics {
+export class WorkerMetrics implements JobObserver {
   readonly registry = new Registry();
   private readonly jobs: JobTally;
   private readonly fetchBatches = new Map<string, Series>();
@@ -52,7 +51,6 @@ export class WorkerMetrics {
   private readonly running: Gauge<'queue'>;
   private readonly setSize: Gauge<'set'>;
   private readonly heartbeatAge: Gauge;
-  private readonly listeners: Array<[string, (...args: any[]) => void]> = [];
 
   constructor(private readonly source: MetricsSource) {
     const registers = [this.registry];
@@ -70,19 +68,10 @@ export class WorkerMetrics {
     this.heartbeatAge = new Gauge({ name: 'kiqgate_heartbeat_age_seconds', help: "Seconds since this process's Sidekiq heartbeat was last written (read at scrape)", registers });
   }
 
-  /** Starts counting the engine's job events. */
-  attach(): void {
-    const { events } = this.source;
-    const finished = (e: { queue: string; className: string; durationMs: number }) => this.jobs.succeeded(e.queue, e.className, e.durationMs / 1000);
-    const failed = (e: { queue: string; className: string; durationMs: number; outcome: string }) => this.jobs.failedJob(e.queue, e.className, e.outcome, e.durationMs / 1000);
-    events.on('job:finished', finished);
-    events.on('job:failed', failed);
-    this.listeners.push(['job:finished', finished], ['job:failed', failed]);
-  }
-
-  /** Stops counting (the registry keeps what it counted). */
-  detach(): void {
-    for (const [name, fn] of this.listeners.splice(0)) this.source.events.off(name, fn);
+  /** The engine's job hook: one job ended (`failure`: what became of a failed one). */
+  jobEnded(queue: string, className: string, durationMs: number, failure: string | undefined): void {
+    if (failure === undefined) this.jobs.succeeded(queue, className, durationMs / 1000);
+    else this.jobs.failedJob(queue, className, failure, durationMs / 1000);
   }
 
   /** The runners' fetch hook: one fetch reply of `n` jobs for `queue`. */

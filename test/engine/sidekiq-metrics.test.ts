@@ -10,7 +10,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Worker } from '../../src/engine/index.js';
 import { ConfigError, resolveConfig } from '../../src/engine/index.js';
-import { EngineEmitter } from '../../src/engine/events.js';
 import { SidekiqExecutionMetrics } from '../../src/engine/sidekiq-metrics.js';
 import { KeyLayout, SIDEKIQ7_EXECUTION_METRICS, SIDEKIQ8_EXECUTION_METRICS, type ExecutionMetricsLayout } from '../../src/wire/index.js';
 import { argvStrings } from '../support/fixtures.js';
@@ -127,10 +126,9 @@ describe("Sidekiq's execution metrics (Web UI Metrics page)", () => {
             bits.set(argv[1]!, m);
           } else if (argv[0] === 'expire' && metricKeys.has(argv[1]!)) ttls.set(argv[1]!, Number(argv[2]));
         }
-        // The jobs behind those counts, fed to the tracker as the engine's events.
+        // The jobs behind those counts, told to the tracker as the engine tells them.
         const ns = uniqueNamespace('skm');
-        const events = new EngineEmitter();
-        const tracker = new SidekiqExecutionMetrics(redis, new KeyLayout(ns), layout, events, 3_600_000, silent);
+        const tracker = new SidekiqExecutionMetrics(redis, new KeyLayout(ns), layout, 3_600_000, silent);
         await tracker.start();
         try {
           const [bucket, fields] = [...hashes][0]!;
@@ -140,12 +138,11 @@ describe("Sidekiq's execution metrics (Web UI Metrics page)", () => {
             if (metric !== 'p') continue;
             const failed = fields[`${cls}|f`] ?? 0;
             const succeeded = fields[key]! - failed;
-            const base = { queue: 'default', className: cls, jid: undefined, startedAt: 0 };
-            for (let i = 0; i < failed; i++) events.fire('job:failed', { ...base, failedAt: 0, durationMs: 1, error: undefined, errorClass: 'E', errorMessage: 'e', outcome: 'retry' });
+            for (let i = 0; i < failed; i++) tracker.jobEnded('default', cls, 1, 'retry');
             const ms = fields[`${cls}|ms`] ?? 0;
             for (let i = 0; i < succeeded; i++) {
               const d = i === 0 ? ms - Math.floor(ms / succeeded) * (succeeded - 1) : Math.floor(ms / succeeded);
-              events.fire('job:finished', { ...base, finishedAt: 0, durationMs: d });
+              tracker.jobEnded('default', cls, d, undefined);
             }
           }
           await tracker.flush(Math.floor(first.t * 1000));
