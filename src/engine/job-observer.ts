@@ -1,9 +1,10 @@
 /**
  * The per-job hook of the engine's own bookkeeping (Prometheus counts, Sidekiq's execution
  * metrics): told each job's end with plain arguments. The typed events (events.ts) carry the
- * same facts for applications, but build a payload object per job; measured on the c50 drain,
- * listening to job:finished cost ~1.5 µs and ~30 MB of RSS (the payloads), this call nothing
- * worth measuring. Absent when nothing observes: the job path then only tests `undefined`.
+ * same facts for applications, but build a payload object per job: with Sidekiq's execution
+ * metrics listening to job:finished, the default worker's c50 drain ran about 30 % slower (its
+ * profile: runDecoded's own time tripled); through this call, no difference was measurable.
+ * Absent when nothing observes: the job path then only tests `undefined`.
  */
 import type { FailureOutcome } from '../wire/index.js';
 
