@@ -21,10 +21,11 @@ import { drainRun, enqueueRun, latencyRun, type RunContext, type RunOutcome } fr
 import { bare } from './systems/bare.js';
 import { bullmq } from './systems/bullmq.js';
 import { kiqgate } from './systems/kiqgate.js';
+import { kiqgateMetrics } from './systems/kiqgate-metrics.js';
 import { sidekiq } from './systems/sidekiq.js';
 import type { BenchSystem } from './systems/types.js';
 
-const ALL: BenchSystem[] = [kiqgate, bullmq, sidekiq, bare];
+const ALL: BenchSystem[] = [kiqgate, kiqgateMetrics, bullmq, sidekiq, bare];
 const top = (s: BenchSystem) => s.drainConcurrencies.at(-1)!;
 
 /**
@@ -158,7 +159,7 @@ async function main(): Promise<void> {
       const shift = (round - 1) % Math.max(1, runnable.length);
       const order = [...runnable.slice(shift), ...runnable.slice(0, shift)];
       for (const step of steps) {
-        for (const s of order.filter((x) => step.appliesTo(x))) {
+        for (const s of order.filter((x) => step.appliesTo(x) && (!x.workloads || x.workloads.includes(step.workload)))) {
           const ctx: RunContext = { redisUrl: server.url, admin, deadline: Date.now() + opts.sizes.runDeadlineMs };
           const tag = `[${round}/${opts.sizes.rounds}] ${step.workload} ${step.case} ${s.name}`;
           try {

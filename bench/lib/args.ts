@@ -2,7 +2,7 @@
 
 export const WORKLOADS = ['drain', 'enqueue', 'latency', 'cost', 'scale'] as const;
 export type Workload = (typeof WORKLOADS)[number];
-export const SYSTEMS = ['kiqgate', 'bullmq', 'sidekiq', 'bare'] as const;
+export const SYSTEMS = ['kiqgate', 'kiqgate-metrics', 'bullmq', 'sidekiq', 'bare'] as const;
 
 export interface Sizes {
   rounds: number;

@@ -15,7 +15,18 @@ import { Client } from '../../src/client/index.js';
 import { Worker } from '../../src/engine/index.js';
 import { JOB_CLASS, QUEUE, type NodeDriver } from './types.js';
 
-export const driver: NodeDriver = {
+/** A variant of the worker: more options, and what runs beside it from start to stop (a scraper). */
+export interface WorkerVariant {
+  options?: Record<string, unknown>;
+  /** Called once the worker started; returns what to call before it stops. */
+  beside?(worker: InstanceType<typeof Worker>): () => void;
+}
+
+export const driver: NodeDriver = variantDriver({});
+
+/** The driver, its workers built with `variant` (kiqgate-metrics-driver.ts: metrics on). */
+export function variantDriver(variant: WorkerVariant): NodeDriver {
+  return {
   async openProducer(url) {
     const client = new Client({ redis: url });
     // Connected before timing, as the other producers are (BullMQ's waitUntilReady, bare's SADD,
@@ -48,7 +59,19 @@ export const driver: NodeDriver = {
       handlers: new Map([
         [JOB_CLASS, async (args: unknown[]) => { onStart(args); onDone(); }],
       ]),
+      ...variant.options,
     });
-    return { start: () => worker.start(), stop: () => worker.stop() };
+    let end: (() => void) | undefined;
+    return {
+      start: async () => {
+        await worker.start();
+        end = variant.beside?.(worker);
+      },
+      stop: () => {
+        end?.();
+        return worker.stop();
+      },
+    };
   },
-};
+  };
+}

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 import { JsonChild } from '../lib/children.js';
 import type { BenchSystem } from './types.js';
+import type { Workload } from '../lib/args.js';
 import { QUEUE } from './types.js';
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
@@ -41,6 +42,7 @@ export function nodeSystem(opts: {
   /** Driver file name next to this one, e.g. "bullmq-driver.ts". */
   driver: string;
   drainConcurrencies: readonly number[];
+  workloads?: readonly Workload[];
   available(): Promise<string | null>;
   version(): Promise<string>;
 }): BenchSystem {
@@ -61,6 +63,7 @@ export function nodeSystem(opts: {
     name: opts.name,
     runtime: 'node',
     drainConcurrencies: opts.drainConcurrencies,
+    ...(opts.workloads ? { workloads: opts.workloads } : {}),
     available: opts.available,
     version: opts.version,
     spawnProducer: (url, spec) =>

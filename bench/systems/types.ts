@@ -19,6 +19,7 @@
  * Every job is class "NoopJob" on queue "bench" with args [enqueuedAtMs] (epoch ms, fractional).
  */
 import type { JsonChild } from '../lib/children.js';
+import type { Workload } from '../lib/args.js';
 
 export const QUEUE = 'bench';
 export const JOB_CLASS = 'NoopJob';
@@ -73,6 +74,8 @@ export interface BenchSystem {
   readonly runtime: 'node' | 'ruby';
   /** Drain concurrencies; the last one is the "top" one used by the cost and scale workloads. */
   readonly drainConcurrencies: readonly number[];
+  /** The workloads it takes part in (default all): a variant of another system runs only where it differs. */
+  readonly workloads?: readonly Workload[];
   /** null when the system can run here, else why not (e.g. "not installed", "not built yet"). */
   available(): Promise<string | null>;
   /** Version string for the results file. */

@@ -4,6 +4,7 @@
  *   kiqgate worker --redis URL --require ./workers.js --queue default:25 --queue critical:10
  *                  [--node-id ID | --generate-node-id] [--concurrency N] [--prefetch N] [--timeout SECONDS]
  *                  [--namespace NS] [--peer sidekiq6|sidekiq7|sidekiq8|verk|exq|resque] [--config FILE]
+ *                  [--metrics-port PORT [--metrics-host HOST]] [--tracing]
  *
  * Options merge as API < config file < environment < flags (see engine/config.ts). The workers
  * module's shapes are described at loadWorkersModule (workers-module.ts); it may export `startup` and
@@ -16,7 +17,7 @@
  */
 import { pino } from 'pino';
 import { ConfigError, type WorkerOptions, Worker, parseQueueSpec, resolveConfig } from '../engine/index.js';
-import { aboutDays, checkConcurrency, checkPrefetch, MAX_CONCURRENCY, MAX_SHUTDOWN_TIMEOUT_MS } from '../engine/config.js';
+import { aboutDays, checkConcurrency, checkPort, checkPrefetch, MAX_CONCURRENCY, MAX_SHUTDOWN_TIMEOUT_MS } from '../engine/config.js';
 import { redactText } from '../support/redact.js';
 import { CliError } from './cli-error.js';
 import { connectForCli, resolveRedisUrl } from './cli-redis.js';
@@ -47,6 +48,11 @@ const USAGE = `kiqgate worker --require ./workers.js [options]
   --config FILE           JSON config file (same option names as the API)
   --log-level LEVEL       trace | debug | info | warn | error | fatal | silent
   --no-processing         run the scheduler and heartbeat only, fetch nothing
+  --metrics-port PORT     serve Prometheus metrics on http://HOST:PORT/metrics (README, Operations)
+  --metrics-host HOST     address the metrics server listens on (default 0.0.0.0)
+  --tracing               OpenTelemetry consumer spans (needs @opentelemetry/api installed),
+                          each linked to its producer's span (as Ruby's instrumentation)
+  --tracing-child         the same, each span a child of its producer's (one trace)
 ${tlsFlagsHelp(26)}
   -h, --help              this text
   --version               kiqgate's version
@@ -77,6 +83,10 @@ export async function runWorkerCommand(argv: string[]): Promise<number> {
       config: { type: 'string' },
       'log-level': { type: 'string' },
       'no-processing': { type: 'boolean' },
+      'metrics-port': { type: 'string' },
+      'metrics-host': { type: 'string' },
+      tracing: { type: 'boolean' },
+      'tracing-child': { type: 'boolean' },
       ...TLS_FLAG_OPTIONS,
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
@@ -114,6 +124,10 @@ export async function runWorkerCommand(argv: string[]): Promise<number> {
     if (values.peer !== undefined) cli.peer = values.peer as WorkerOptions['peer'];
     if (values['log-level'] !== undefined) cli.logLevel = values['log-level'] as WorkerOptions['logLevel'];
     if (values['no-processing']) cli.processing = false;
+    if (values['metrics-port'] !== undefined) cli.metricsPort = checkPort(values['metrics-port'], '--metrics-port', 'command line');
+    if (values['metrics-host'] !== undefined) cli.metricsHost = values['metrics-host'];
+    if (values.tracing) cli.tracing = 'link';
+    if (values['tracing-child']) cli.tracing = 'child';
   } catch (err) {
     throw new CliError(redactText((err as Error).message));
   }

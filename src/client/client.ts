@@ -11,6 +11,8 @@
  */
 import type { Redis } from 'ioredis';
 import { type RedisTarget, closeConnection, openRedis } from '../support/connection.js';
+import { ProducerTracing } from '../tracing/producer-tracing.js';
+import { loadOtel } from '../tracing/otel.js';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES, type Dialect, KeyLayout, type JobSpec, type NormalizedJob, type Peer, type PushCommand,
   PEERS, WireError, dialectFor, isPeer, normalizeJob, nowMs,
@@ -36,6 +38,12 @@ export interface ClientOptions {
    * ioredis's "Unhandled error event" warnings.
    */
   onConnectionError?: (err: Error) => void;
+  /**
+   * OpenTelemetry producer spans (src/tracing), the trace context written into each Sidekiq job
+   * hash (`traceparent`, ...) as Ruby's Sidekiq instrumentation does. Needs the optional peer
+   * `@opentelemetry/api`, imported on the first enqueue only when this is true (default false).
+   */
+  tracing?: boolean;
 }
 
 /** Options for a bulk push; `at` may be one time for all or one per job. */
@@ -59,6 +67,9 @@ export class Client {
   private readonly maxBytes: number;
   private readonly batchSize: number;
   private readonly verkMaxRetryCount: number | undefined;
+  /** Set when `tracing` is on: the producer spans, loaded on first use. */
+  private readonly tracing: boolean;
+  private producerTracing: Promise<ProducerTracing> | undefined;
 
   constructor(opts: ClientOptions = {}) {
     const peer = opts.peer ?? 'sidekiq7';
@@ -76,6 +87,7 @@ export class Client {
       throw new WireError('invalid_option', `batchSize must be a positive integer, got ${opts.batchSize}`, 'batchSize');
     }
     this.verkMaxRetryCount = opts.verkMaxRetryCount;
+    this.tracing = opts.tracing === true;
   }
 
   /**
@@ -90,6 +102,8 @@ export class Client {
       await this.push([job], dialectFor(job.peer));
       return job.jid;
     }
+    // [tracing] the span and the carried context; off: nothing loaded, one boolean read.
+    if (this.tracing) return (await this.traced((fields) => [this.normalize({ ...spec, ...fields })]))[0]!;
     const job = this.normalize(spec);
     await this.push([job]);
     return job.jid;
@@ -107,12 +121,18 @@ export class Client {
    * shared `created_at`, a jid each. Resolves to the jids in order.
    */
   async enqueueBulk(jobs: JobSpec[] | BulkSpec): Promise<string[]> {
+    if (this.tracing) return this.traced((fields) => this.normalizeBulk(jobs, fields));
+    return this.pushAll(this.normalizeBulk(jobs));
+  }
+
+  /** The jobs of a bulk push, normalized (with `extra` keys in each: the trace context). */
+  private normalizeBulk(jobs: JobSpec[] | BulkSpec, extra?: Record<string, string>): NormalizedJob[] {
     const now = nowMs();
     let normalized: NormalizedJob[];
     if (Array.isArray(jobs)) {
-      normalized = jobs.map((spec, i) => this.normalize(spec, now, `jobs[${i}]`));
+      normalized = jobs.map((spec, i) => this.normalize(extra ? { ...spec, ...extra } : spec, now, `jobs[${i}]`));
     } else {
-      const { args, at, ...rest } = jobs;
+      const { args, at, ...rest } = extra ? { ...jobs, ...extra } : jobs;
       if (!Array.isArray(args) || !args.every(Array.isArray)) {
         throw new WireError('invalid_args', 'args must be an array of argument arrays for a bulk push, e.g. [[1], [2]]', 'args');
       }
@@ -126,10 +146,34 @@ export class Client {
         return this.normalize(spec, now, `args[${i}]`);
       });
     }
+    return normalized;
+  }
+
+  private async pushAll(normalized: NormalizedJob[]): Promise<string[]> {
     for (let i = 0; i < normalized.length; i += this.batchSize) {
       await this.push(normalized.slice(i, i + this.batchSize));
     }
     return normalized.map((j) => j.jid);
+  }
+
+  /**
+   * A push inside a producer span: `build` gets the trace context keys to write into each job
+   * (none for a dialect that cannot carry them); a refused job or a failed push fails the span.
+   */
+  private async traced(build: (fields: Record<string, string>) => NormalizedJob[]): Promise<string[]> {
+    this.producerTracing ??= loadOtel().then((api) => new ProducerTracing(api, this.dialect));
+    const tracer = await this.producerTracing;
+    const { span, fields } = tracer.start();
+    let normalized: NormalizedJob[] = [];
+    try {
+      normalized = build(fields);
+      const jids = await this.pushAll(normalized);
+      tracer.end(span, normalized.map((j) => ({ queue: j.queue, jid: j.jid, className: String(j.doc.get('class') ?? '') })));
+      return jids;
+    } catch (err) {
+      tracer.end(span, normalized.map((j) => ({ queue: j.queue, jid: j.jid, className: String(j.doc.get('class') ?? '') })), { thrown: err });
+      throw err;
+    }
   }
 
   /**

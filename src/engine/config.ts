@@ -101,6 +101,28 @@ export interface WorkerOptions {
    * 15000; 0 waits forever). A rejected login (WRONGPASS, NOAUTH) fails at once.
    */
   connectTimeoutMs?: number;
+  /**
+   * Serve Prometheus metrics on `http://<metricsHost>:<port>/metrics` (src/metrics; environment
+   * KIQGATE_METRICS_PORT). Unset (the default): no server, no metric is counted. 0 picks a free
+   * port (`worker.metricsAddress()` tells which).
+   */
+  metricsPort?: number;
+  /** The address the metrics server listens on (default 0.0.0.0: Prometheus scrapes from elsewhere). */
+  metricsHost?: string;
+  /**
+   * OpenTelemetry consumer spans around each job (src/tracing; needs the optional peer
+   * `@opentelemetry/api`, loaded only when this is on). Default false: nothing is loaded.
+   * `true` or `'link'`: a job's span starts a new trace linked to its producer's span (the Ruby
+   * Sidekiq instrumentation's default `propagation_style`); `'child'`: it is a child of the
+   * producer's span, one trace from enqueue to run (environment KIQGATE_TRACING=link|child|false).
+   */
+  tracing?: boolean | 'link' | 'child';
+  /**
+   * Write the execution metrics Sidekiq's Web UI Metrics page reads (`j|…` hashes, `h|…`
+   * histograms); default true when `peer` is a Sidekiq version whose Web UI has that page (7, 8),
+   * false otherwise (true is then refused).
+   */
+  sidekiqMetrics?: boolean;
 }
 
 /** The options after defaults and validation. */
@@ -128,6 +150,12 @@ export interface WorkerConfig {
   blockTimeoutSeconds: number;
   connectTimeoutMs: number;
   prefetch: number;
+  /** undefined: no metrics server. */
+  metricsPort: number | undefined;
+  metricsHost: string;
+  /** false: no spans; else how a job's span relates to its producer's. */
+  tracing: false | 'link' | 'child';
+  sidekiqMetrics: boolean;
 }
 
 /** An invalid configuration value: says which option, from which layer, and what is expected. */
@@ -188,6 +216,23 @@ function timerValue(n: number, option: string, source: string): number {
   if (!limit || n <= limit.max) return n;
   const days = aboutDays(limit.unit === 'ms' ? limit.max : limit.max * 1000);
   throw new ConfigError(option, source, `expected at most ${limit.max} ${limit.unit} (about ${days} days${limit.why ? `; ${limit.why}` : ''}), the longest timer Node runs, got ${n}`);
+}
+
+/** A TCP port to listen on: 0 (any free port) to 65535. */
+export function checkPort(v: unknown, option: string, source: string): number {
+  const n = typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0 || n > 65_535) {
+    throw new ConfigError(option, source, `expected a TCP port from 0 to 65535 (0: any free port), got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+function tracingBool(v: unknown, source: string): boolean {
+  try {
+    return bool(v, 'tracing', source);
+  } catch {
+    throw new ConfigError('tracing', source, `expected true, false, "link" or "child", got ${JSON.stringify(v)}`);
+  }
 }
 
 function bool(v: unknown, option: string, source: string): boolean {
@@ -282,6 +327,7 @@ const KNOWN_KEYS = new Set<string>([
   'jobLogLevels', 'processing', 'maxPayloadBytes', 'verkQueueStats', 'blockTimeoutSeconds', 'connectTimeoutMs',
   'prefetch',
   'resqueHeartbeatMs',
+  'metricsPort', 'metricsHost', 'tracing', 'sidekiqMetrics',
 ]);
 
 /** Checks one layer's values and returns them typed (undefined = not set in this layer). */
@@ -299,7 +345,11 @@ function checkLayer(layer: Record<string, unknown>, source: string, strictKeys: 
       case 'nodeId': out.nodeId = str(v, k, source); break;
       case 'namespace': out.namespace = str(v, k, source); break;
       case 'generateNodeId': case 'sidekiqHeartbeat': case 'processing': case 'verkQueueStats':
+      case 'sidekiqMetrics':
         out[k] = bool(v, k, source); break;
+      case 'tracing': out.tracing = v === 'link' || v === 'child' ? v : tracingBool(v, source); break;
+      case 'metricsPort': out.metricsPort = checkPort(v, k, source); break;
+      case 'metricsHost': out.metricsHost = str(v, k, source); break;
       case 'heartbeatMs': case 'pollIntervalMs': case 'blockTimeoutSeconds': case 'resqueHeartbeatMs':
         out[k] = timerValue(positiveInt(v, k, source), k, source); break;
       case 'shutdownTimeoutMs': case 'connectTimeoutMs':
@@ -356,6 +406,8 @@ const ENV_NAMES: Record<string, string> = {
   KIQGATE_VERK_QUEUE_STATS: 'verkQueueStats', KIQGATE_CONNECT_TIMEOUT_MS: 'connectTimeoutMs',
   KIQGATE_PREFETCH: 'prefetch',
   KIQGATE_RESQUE_HEARTBEAT_MS: 'resqueHeartbeatMs',
+  KIQGATE_METRICS_PORT: 'metricsPort', KIQGATE_METRICS_HOST: 'metricsHost',
+  KIQGATE_TRACING: 'tracing', KIQGATE_SIDEKIQ_METRICS: 'sidekiqMetrics',
 };
 
 const JOB_LOG_LEVEL_ENV = { KIQGATE_START_LOG_LEVEL: 'start', KIQGATE_DONE_LOG_LEVEL: 'done', KIQGATE_FAIL_LOG_LEVEL: 'fail' } as const;
@@ -448,6 +500,9 @@ export function resolveConfig(layers: { api?: WorkerOptions; file?: string; env?
   const peer = m.peer ?? 'sidekiq7';
   const dialect = dialectFor(peer);
   const sidekiqRegistry = dialect.processRegistry.kind === 'sidekiq';
+  if (m.sidekiqMetrics && !dialect.executionMetrics) {
+    throw new ConfigError('sidekiqMetrics', 'merged options', `peer ${peer} has no Web UI metrics page to write for; leave sidekiqMetrics unset or false, or use peer sidekiq7 or sidekiq8`);
+  }
   if (m.sidekiqHeartbeat && !sidekiqRegistry) {
     throw new ConfigError('sidekiqHeartbeat', 'merged options', `peer ${peer} does not read Sidekiq's process heartbeat; leave sidekiqHeartbeat unset or false, or use a Sidekiq peer`);
   }
@@ -475,5 +530,9 @@ export function resolveConfig(layers: { api?: WorkerOptions; file?: string; env?
     blockTimeoutSeconds: m.blockTimeoutSeconds ?? 2,
     connectTimeoutMs: m.connectTimeoutMs ?? 15_000,
     prefetch: m.prefetch ?? 0,
+    metricsPort: m.metricsPort,
+    metricsHost: m.metricsHost ?? '0.0.0.0',
+    tracing: m.tracing === true ? 'link' : (m.tracing ?? false),
+    sidekiqMetrics: m.sidekiqMetrics ?? dialect.executionMetrics !== undefined,
   };
 }

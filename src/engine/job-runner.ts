@@ -18,6 +18,8 @@ import { type ThrownDescription, describeThrown } from '../support/thrown-value.
 import { delay } from '../support/delay.js';
 import { isActiveJobWrapper } from '../wire/activejob/index.js';
 import { runActiveJob } from './activejob-run.js';
+import type { ConsumerTracing } from '../tracing/consumer-tracing.js';
+import type { JobObserver } from './job-observer.js';
 
 export type JobResult =
   | { kind: 'ack' }
@@ -45,6 +47,10 @@ export interface JobRunnerDeps {
   tracker?: RunningJobs | undefined;
   /** The worker's identity, for failure entries that name it (Resque's `worker`). */
   workerId?: string | undefined;
+  /** OpenTelemetry consumer spans (the `tracing` option; src/tracing): absent when off. */
+  tracing?: ConsumerTracing | undefined;
+  /** [metrics] told each job's end (job-observer.ts); absent when nothing counts jobs. */
+  observer?: JobObserver | undefined;
 }
 
 /** An error the engine raises itself (unknown class, bad args), with a Sidekiq-style class name. */
@@ -182,7 +188,9 @@ async function runDecoded(raw: Buffer, queue: string, signal: AbortSignal, deps:
       for (let run = 0; ; run++) {
         failed = false;
         try {
-          await cls.handler(job.args, new RunContext(job.jid, queue, job.className, job.retryCount, signal, job, log));
+          // [tracing] each run in a process span when tracing is on; else the plain call.
+          if (deps.tracing) await deps.tracing.run(job, queue, () => cls.handler(job.args, new RunContext(job.jid, queue, job.className, job.retryCount, signal, job, log)));
+          else await cls.handler(job.args, new RunContext(job.jid, queue, job.className, job.retryCount, signal, job, log));
         } catch (err) {
           failed = true;
           failure = err;
@@ -203,6 +211,7 @@ async function runDecoded(raw: Buffer, queue: string, signal: AbortSignal, deps:
     // A settle after the shutdown abort: stop() has already given the job back to its queue.
     if (signal.aborted) return givenBack(log, queue, !failed, startedAt);
     if (!failed) {
+      deps.observer?.jobEnded(queue, job.className, Date.now() - startedAt, undefined);
       if (levelOn(logger, done)) safeLog(() => log()[done]({ durationMs: Date.now() - startedAt }, 'done'));
       if (events.listenerCount('job:finished') > 0) {
         const finishedAt = Date.now();
@@ -249,6 +258,7 @@ export function recordFailure(
     outcome = failureOutcome(job, queue, { ...info, stack: error.backtrace }, failedAt, { defaultMaxRetries: config.maxRetries, consumer, ...worker });
   }
   const durationMs = Date.now() - ctx.startedAt;
+  ctx.deps.observer?.jobEnded(queue, ctx.className, durationMs, outcome.kind);
   const level = config.jobLogLevels.fail;
   if (levelOn(ctx.deps.logger, level)) {
     const o = outcome;

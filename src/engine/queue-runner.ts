@@ -40,6 +40,8 @@ import type { Registry } from './registry.js';
 import { requeueAll, scripts } from './scripts.js';
 import { DAILY_STAT_TTL, TickBatch } from './tick-batch.js';
 import type { ResqueRegistry } from './resque-registry.js';
+import type { ConsumerTracing } from '../tracing/consumer-tracing.js';
+import type { JobObserver } from './job-observer.js';
 
 export interface QueueRunnerDeps {
   /** The shared command connection (scripts defined on it). */
@@ -54,6 +56,12 @@ export interface QueueRunnerDeps {
   nodeId: string;
   /** A peer whose registry is Resque's (`processRegistry.kind` resque-workers): this worker's entry (running jobs, per-worker stats). */
   resque?: ResqueRegistry | undefined;
+  /** [metrics] told the size of each fetch reply (a tick's batch, or 1 for a BLMOVE); absent when metrics are off. */
+  onFetch?: ((queue: string, jobs: number) => void) | undefined;
+  /** [tracing] the consumer spans; absent when tracing is off. */
+  tracing?: ConsumerTracing | undefined;
+  /** [metrics] told each job's end; absent when nothing counts jobs. */
+  observer?: JobObserver | undefined;
 }
 
 interface Slot {
@@ -121,7 +129,7 @@ export class QueueRunner {
     this.dayTtl = deps.resque ? 0 : DAILY_STAT_TTL;
     this.batch = new TickBatch(deps.keys, deps.config, name, this.inProgressKey, deps.resque?.id);
     this.log = deps.logger.child({ queue: name });
-    this.jobDeps = { registry: deps.registry, config: deps.config, logger: deps.logger, events: deps.events, ...(deps.resque ? { tracker: deps.resque, workerId: deps.resque.id } : {}) };
+    this.jobDeps = { registry: deps.registry, config: deps.config, logger: deps.logger, events: deps.events, ...(deps.resque ? { tracker: deps.resque, workerId: deps.resque.id } : {}), ...(deps.tracing ? { tracing: deps.tracing } : {}), ...(deps.observer ? { observer: deps.observer } : {}) };
     this.audit = new InProgressAudit(deps.redis, this.inProgressKey, this.queueKey, this.log, () => this.wake(), this.end);
   }
 
@@ -279,6 +287,7 @@ export class QueueRunner {
         this.requested = 0;
       }
       this.backoffMs = 100;
+      if (asked > 0) this.deps.onFetch?.(this.name, jobs.length);
       if (this.stopping) return; // fetched jobs stay in in-progress; stop() gives them back
       const drained = jobs.length < asked;
       // The next tick goes out before this batch runs: Redis acks and fetches meanwhile (unless
@@ -411,6 +420,7 @@ export class QueueRunner {
           : await conn.blmoveBuffer(this.queueKey, this.inProgressKey, 'RIGHT', 'LEFT', wait);
         // A job BLMOVE delivered just as a pause began is in in-progress already: it runs, and
         // queue:paused waits for it (announcePaused), so after that event nothing is fetched.
+        if (raw) this.deps.onFetch?.(this.name, 1);
         if (raw && !this.stopping) this.startOrPrefetch(raw);
       } catch (err) {
         if (!this.stopping) {

@@ -37,6 +37,12 @@ import { defineScripts, requeueAll } from './scripts.js';
 import { SidekiqHeartbeat } from './sidekiq-heartbeat.js';
 import { VerkNodes } from './verk-nodes.js';
 import { ResqueRegistry } from './resque-registry.js';
+import { SidekiqExecutionMetrics } from './sidekiq-metrics.js';
+import { type JobObserver, combineObservers } from './job-observer.js';
+import { WorkerMetrics } from '../metrics/worker-metrics.js';
+import { MetricsServer } from '../metrics/metrics-server.js';
+import { ConsumerTracing } from '../tracing/consumer-tracing.js';
+import { loadOtel } from '../tracing/otel.js';
 
 /**
  * idle → running (start) → stopping (stop: jobs get until the shutdown deadline) → stopped;
@@ -75,6 +81,15 @@ export class Worker extends EngineEmitter implements EngineView {
   private resque: ResqueRegistry | undefined;
   private state: State = 'idle';
   private quieted = false;
+  /** [metrics] counted only with a `metricsPort` (src/metrics); served from start to stop. */
+  private readonly metrics: WorkerMetrics | undefined;
+  private metricsServer: MetricsServer | undefined;
+  /** [tracing] consumer spans, with the `tracing` option (src/tracing). */
+  private consumerTracing: ConsumerTracing | undefined;
+  /** Sidekiq's execution metrics (peer sidekiq7/8 unless turned off); a service once started. */
+  private executionMetrics: SidekiqExecutionMetrics | undefined;
+  /** [metrics] what is told each job's end: the two above, combined; undefined when neither. */
+  private jobObserver: JobObserver | undefined;
   private readonly hooks: AppHooks;
   private stopPromise: Promise<void> | undefined;
   /** Shortens stop()'s wait for Redis when the stop is forced (set while stopping). */
@@ -108,6 +123,35 @@ export class Worker extends EngineEmitter implements EngineView {
     this.peer = cfg.peer;
     this.queueSizes = new Map(cfg.queues);
     this.hooks = new AppHooks({ startup, shutdown }, logger, this.forced);
+    this.metrics = cfg.metricsPort === undefined ? undefined : new WorkerMetrics({
+      keys: this.keys, nodeId: this.nodeId, popEnd: dialectFor(this.peer).queueEnds.pop,
+      heartbeatKey: cfg.sidekiqHeartbeat ? this.keys.process(this.identity) : undefined,
+      queues: () => this.queues(),
+      runningByQueue: () => new Map([...this.runners].map(([q, r]) => [q, r.busy()])),
+      hasHandler: (className) => this.registry.get(className) !== undefined,
+    });
+  }
+
+  /** Where `/metrics` is served (with a `metricsPort`, once started). */
+  metricsAddress(): { host: string; port: number } | undefined {
+    const a = this.metricsServer?.address();
+    return a ? { host: a.address, port: a.port } : undefined;
+  }
+
+  /** [metrics] [tracing] What runs beside the jobs; before the first fetch. Throws when a port or the API cannot be had. */
+  private async startObservability(redis: Redis): Promise<void> {
+    if (this.config.tracing) this.consumerTracing = new ConsumerTracing(await loadOtel(), dialectFor(this.peer).tracing.system, this.config.tracing);
+    const execution = dialectFor(this.peer).executionMetrics;
+    if (this.config.sidekiqMetrics && this.config.processing && execution) {
+      // Flushed every Sidekiq beat, as Sidekiq's own tracker (`config.on(:beat)`).
+      this.executionMetrics = new SidekiqExecutionMetrics(redis, this.keys, execution, dialectFor(this.peer).traits.beatSeconds * 1000, this.logger.child({ service: 'sidekiq-metrics' }));
+    }
+    this.jobObserver = combineObservers([this.metrics, this.executionMetrics].filter((o): o is WorkerMetrics | SidekiqExecutionMetrics => o !== undefined));
+    if (!this.metrics) return;
+    const server = new MetricsServer(this.metrics, { port: this.config.metricsPort!, host: this.config.metricsHost, redis, logger: this.logger });
+    const at = await server.start();
+    this.metricsServer = server;
+    this.logger.info({ host: at.address, port: at.port }, 'serving Prometheus metrics on /metrics');
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
@@ -156,6 +200,17 @@ export class Worker extends EngineEmitter implements EngineView {
         if (this.stopCalled()) return; // stop() releases the claim
       }
     }
+    try {
+      await this.startObservability(redis);
+    } catch (err) {
+      if (this.state === 'running') {
+        await this.metricsServer?.stop();
+        await this.claim?.stop().catch(() => undefined);
+        this.claim = undefined;
+        this.abortStart(err);
+      }
+    }
+    if (this.stopCalled()) return;
     const failed = await this.hooks.start();
     if (failed && this.state !== 'running') throw failed; // stop() under way: it cleans up
     if (failed) {
@@ -186,6 +241,7 @@ export class Worker extends EngineEmitter implements EngineView {
     this.scheduler.start();
 
     if (this.config.sidekiqHeartbeat) this.services.push(new SidekiqHeartbeat(redis, this));
+    if (this.executionMetrics) this.services.push(this.executionMetrics);
     if (this.config.generateNodeId) {
       this.verkNodes = new VerkNodes(redis, this, { heartbeatMs: this.config.heartbeatMs });
       this.services.push(this.verkNodes);
@@ -303,6 +359,7 @@ export class Worker extends EngineEmitter implements EngineView {
     }
     // Last: the in-progress lists are empty now, the id is free for the next process.
     await this.claim?.stop().catch((err: unknown) => this.logger.warn({ err }, 'could not release the node id claim'));
+    await this.metricsServer?.stop();
   }
 
   /**
@@ -368,7 +425,7 @@ export class Worker extends EngineEmitter implements EngineView {
         return conn;
       },
       keys: this.keys, config: this.config, logger: this.logger, events: this, registry: this.registry, nodeId: this.nodeId,
-      resque: this.resque,
+      resque: this.resque, onFetch: this.metrics?.fetched, tracing: this.consumerTracing, observer: this.jobObserver,
     });
     this.runners.set(name, runner);
     runner.start();

@@ -19,6 +19,9 @@ export {
   undecodableEntry, undecodableOriginal, UNDECODABLE_CLASS, PREVIEW_CHARS, type UndecodableInfo, type UndecodableEntry,
 } from './undecodable.js';
 export { KeyLayout } from './keys.js';
+export {
+  type ExecutionMetricsLayout, type MetricsBucket, HISTOGRAM_BUCKET_MS, histogramIndex, SIDEKIQ7_EXECUTION_METRICS, SIDEKIQ8_EXECUTION_METRICS,
+} from './execution-metrics.js';
 export { orderedJson } from './dialects/sidekiq-process.js';
 
 /** Encodes a decoded (or built) job document back to its bytes. */

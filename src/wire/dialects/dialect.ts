@@ -20,6 +20,7 @@ import type { JobSpec } from '../normalize.js';
 import type { Peer, PeerTraits } from '../peers.js';
 import type { SchemaName } from '../schemas.js';
 import type { DeadLimits, FailureInfo, FailureOutcome, FailurePolicy } from './failure-rules.js';
+import type { ExecutionMetricsLayout } from '../execution-metrics.js';
 
 /** Which end of a `queue:<q>` list a side uses: `head` (LPUSH/LPOP) or `tail` (RPUSH/RPOP). */
 export type ListEnd = 'head' | 'tail';
@@ -159,6 +160,17 @@ export interface Dialect {
    * written (Resque: it has no retry set); the others retry through their retry sets.
    */
   readonly inProcessRetries: boolean;
+  /**
+   * OpenTelemetry (src/tracing): the `messaging.system` of its spans, and whether its job hash may
+   * carry the trace context as top-level keys (`traceparent`, `tracestate`, `baggage`: what
+   * opentelemetry-instrumentation-sidekiq's client middleware injects with
+   * `OpenTelemetry.propagation.inject(job)`). Sidekiq keeps unknown keys; a runtime whose client
+   * format has no room for them (Verk, Exq, Resque: normalizeJob refuses an extra option) gets
+   * none, and its jobs' consumer spans start new traces.
+   */
+  readonly tracing: { readonly system: string; readonly contextInJob: boolean };
+  /** The execution metrics its Web UI's Metrics page reads (Sidekiq 7 and 8); absent: none. */
+  readonly executionMetrics?: ExecutionMetricsLayout;
 
   /**
    * Whether a parsed job hash was written by this dialect. Dialects are asked in the order of

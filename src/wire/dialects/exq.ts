@@ -96,6 +96,7 @@ export const exq: Dialect = {
   pastScheduleEnqueuesNow: false,
   pushesThroughScript: true,
   inProcessRetries: false,
+  tracing: { system: 'exq', contextInJob: false },
   retryField: 'retry',
   // Exq's `processor` (set when it re-encodes a failed job); or, on a hash without `created_at`
   // (Sidekiq's client always sets it, Exq never writes it), a UUID jid or exactly Exq's six

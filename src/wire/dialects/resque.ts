@@ -378,6 +378,7 @@ export const resque: Dialect = {
   retryField: 'retry',
   pushesThroughScript: false,
   inProcessRetries: true,
+  tracing: { system: 'resque', contextInJob: false },
   // Exactly `{"class","args"}` (no jid): Sidekiq, Verk and Exq always write a jid and more keys.
   detects: (job) => isResqueShape(job),
   // Resque jobs have no id; this one only names kiqgate's own wrappers (never a Resque job).

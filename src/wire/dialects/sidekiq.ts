@@ -8,6 +8,7 @@
  * is the original document with fields set in place or appended, whoever produced it: every
  * value the producer wrote survives byte for byte, a Verk `args` string included.
  */
+import { type ExecutionMetricsLayout, SIDEKIQ7_EXECUTION_METRICS, SIDEKIQ8_EXECUTION_METRICS } from '../execution-metrics.js';
 import { randomInt } from 'node:crypto';
 import type { DecodedJob, RetrySetting } from '../decode.js';
 import { JsonNumber, JsonObject, asString, fromNative, stringifyJson } from '../json.js';
@@ -131,6 +132,8 @@ interface Version {
   oneSaddPerBatch: boolean;
   candidates: readonly Peer[];
   schemas: Dialect['schemas'];
+  /** The Web UI Metrics page's layout (7 and 8; 6 has no such page). */
+  executionMetrics?: ExecutionMetricsLayout;
 }
 
 function sidekiq(v: Version): Dialect {
@@ -146,6 +149,8 @@ function sidekiq(v: Version): Dialect {
     pastScheduleEnqueuesNow: false,
     pushesThroughScript: false,
     inProcessRetries: false,
+    tracing: { system: 'sidekiq', contextInJob: true },
+    ...(v.executionMetrics ? { executionMetrics: v.executionMetrics } : {}),
     retryField: 'retry',
     detects: v.detects,
     newJid: () => randomHex(24), // SecureRandom.hex(12): 24 lowercase hex
@@ -218,6 +223,7 @@ export const sidekiq7 = sidekiq({
   oneSaddPerBatch: false,
   candidates: ['sidekiq6', 'sidekiq7'],
   schemas: { written: 'job.sidekiq', readable: 'job.sidekiq' },
+  executionMetrics: SIDEKIQ7_EXECUTION_METRICS,
 });
 
 /** Sidekiq 8.x: integer-ms job timestamps (scores stay float seconds), jitter rand(10·(count+1)). */
@@ -231,4 +237,5 @@ export const sidekiq8 = sidekiq({
   candidates: ['sidekiq8'],
   // Its consumer reads what 7's does (a Float created_at from an older client is fine).
   schemas: { written: 'job.sidekiq8', readable: 'job.sidekiq' },
+  executionMetrics: SIDEKIQ8_EXECUTION_METRICS,
 });

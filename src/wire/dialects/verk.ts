@@ -139,6 +139,7 @@ export const verk: Dialect = {
   pastScheduleEnqueuesNow: true,
   pushesThroughScript: false,
   inProcessRetries: false,
+  tracing: { system: 'verk', contextInJob: false },
   retryField: 'max_retry_count',
   // `args` as a JSON string, or Verk's `max_retry_count`.
   detects: (job) => typeof job.args === 'string' || 'max_retry_count' in job,
