@@ -75,6 +75,7 @@ describe('least-privilege ACL recipe (docs/security.md)', () => {
   it.each([
     ['no namespace (Sidekiq OSS keys), sidekiq7 layout', undefined, 'sidekiq7'],
     ['namespace app2, sidekiq6 layout (HMSET)', 'app2', 'sidekiq6'],
+    ['namespace app3, sidekiq8 layout (execution metrics under h|)', 'app3', 'sidekiq8'],
   ] as const)('a Worker and a Client run every path under the recipe: %s', async (_label, ns, peer) => {
     await admin.flushall();
     await admin.call('ACL', 'LOG', 'RESET');
