@@ -19,6 +19,7 @@ import type { KeyLayout } from '../keys.js';
 import type { JobSpec } from '../normalize.js';
 import type { Peer, PeerTraits } from '../peers.js';
 import type { SchemaName } from '../schemas.js';
+import type { AdminRules } from './admin-rules.js';
 import type { DeadLimits, FailureInfo, FailureOutcome, FailurePolicy } from './failure-rules.js';
 
 /** Which end of a `queue:<q>` list a side uses: `head` (LPUSH/LPOP) or `tail` (RPUSH/RPOP). */
@@ -159,6 +160,8 @@ export interface Dialect {
    * written (Resque: it has no retry set); the others retry through their retry sets.
    */
   readonly inProcessRetries: boolean;
+  /** What an operator's tools see of its keys, and the bytes its admin API writes (admin-rules.ts). */
+  readonly admin: AdminRules;
 
   /**
    * Whether a parsed job hash was written by this dialect. Dialects are asked in the order of
