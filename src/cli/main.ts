@@ -17,6 +17,13 @@ Commands:
   worker     run jobs from Redis queues (--require ./workers.js --queue default:25 ...)
   enqueue    enqueue one job (--class C --args JSON [--queue Q] [--at ISO8601 | --in SECONDS] ...)
   compat     replay captured fixtures against Redis and check interop (--fixtures DIR, --live-sidekiq)
+  stats      processed, failed, enqueued, set sizes, processes, busy, default latency
+  queues     each queue's size and latency
+  retries    list, retry, delete or kill retry entries (JID, or --all with --queue/--class)
+  scheduled  list, retry (enqueue now), delete or kill scheduled jobs
+  dead       list, retry or delete dead jobs
+  failed     Resque's failure list: list, retry (requeue) or delete
+  processes  list processes; quiet ID, stop ID
   help       show this text, or help for a command: kiqgate <command> --help
 
   -v, --version   print kiqgate's version (also: kiqgate <command> --version)
@@ -33,6 +40,13 @@ const COMMANDS: ReadonlyMap<string, () => Promise<CommandModule>> = new Map([
   ['compat', () => import('./compat-command.js')],
   ['demo', () => import('./demo-command.js')],
   ['worker', () => import('./worker-command.js')],
+  ['stats', () => import('./admin-stats-command.js')],
+  ['queues', () => import('./admin-queues-command.js')],
+  ['retries', () => import('./admin-sets-command.js').then((m) => m.forSet('retries'))],
+  ['scheduled', () => import('./admin-sets-command.js').then((m) => m.forSet('scheduled'))],
+  ['dead', () => import('./admin-sets-command.js').then((m) => m.forSet('dead'))],
+  ['failed', () => import('./admin-sets-command.js').then((m) => m.forSet('failed'))],
+  ['processes', () => import('./admin-processes-command.js')],
 ]);
 
 export async function main(argv: string[]): Promise<number> {

@@ -35,6 +35,7 @@ const SCRIPTS = {
   kgBury: ['bury-2.lua', 2],
   kgSwapClaim: ['swap-claim-1.lua', 1],
   kgListFail: ['list-fail-4.lua', 4],
+  kgRequeueFailure: ['requeue-failure-3.lua', 3],
 } as const;
 
 /** A queue's consuming end as the scripts name it: 'L' the head (Resque), 'R' the tail. */
@@ -180,9 +181,16 @@ export const scripts = {
   promote(t: Target, keys: { set: string; queue: string; queues: string }, a: { member: Buffer; payload: string; queueName: string }) {
     return call(t, 'kgPromote', [keys.set, keys.queue, keys.queues, a.member, a.payload, a.queueName]) as Promise<number>;
   },
-  /** Compare and move: `a.member` leaves `keys.set` and `a.entry` (the undecodable-payload entry) enters dead. */
-  bury(t: Target, keys: { set: string; dead: string }, a: { member: Buffer; entry: string; score: string; trimBelow: string; keep: number }) {
+  /**
+   * Compare and move: `a.member` leaves `keys.set` and `a.entry` enters dead (the
+   * undecodable-payload entry; for an operator's kill, the member's own bytes).
+   */
+  bury(t: Target, keys: { set: string; dead: string }, a: { member: Buffer; entry: string | Buffer; score: string; trimBelow: string; keep: number }) {
     return call(t, 'kgBury', [keys.set, keys.dead, a.member, a.entry, a.score, a.trimBelow, a.keep]) as Promise<number>;
+  },
+  /** Compare and move: the failure-list entry `a.entry` (exact bytes) becomes `a.kept` and `a.payload` is RPUSHed to its queue. */
+  requeueFailure(t: Target, keys: { failed: string; queue: string; queues: string }, a: { entry: Buffer; kept: string; payload: string; queueName: string }) {
+    return call(t, 'kgRequeueFailure', [keys.failed, keys.queue, keys.queues, a.entry, a.kept, a.payload, a.queueName]) as Promise<number>;
   },
   /**
    * Compare and set a node-id claim ('' expected = none; '' next = delete). Resolves to the claim

@@ -35,4 +35,5 @@ export {
   DIALECTS, DETECTION_ORDER, dialectFor, dialectOfRelease, detectedDialect,
   type Dialect, type FailureContext as DialectFailureContext, type JobDraft, type ListEnd, type PlannedJob, type ProcessInfoInput,
   type ProcessRegistry, type PushCommand, type QueueEnds, type SidekiqProcessLayout,
+  type AdminRules, type AdminSetName, type AdminProcessLayout, type FailedEntryView, type FailedListRules, type ProcessSignals,
 } from './dialects/index.js';

@@ -19,6 +19,7 @@ import type { KeyLayout } from '../keys.js';
 import type { JobSpec } from '../normalize.js';
 import type { Peer, PeerTraits } from '../peers.js';
 import type { SchemaName } from '../schemas.js';
+import type { AdminRules } from './admin-rules.js';
 import type { DeadLimits, FailureInfo, FailureOutcome, FailurePolicy } from './failure-rules.js';
 import type { ExecutionMetricsLayout } from '../execution-metrics.js';
 
@@ -171,6 +172,8 @@ export interface Dialect {
   readonly tracing: { readonly system: string; readonly contextInJob: boolean };
   /** The execution metrics its Web UI's Metrics page reads (Sidekiq 7 and 8); absent: none. */
   readonly executionMetrics?: ExecutionMetricsLayout;
+  /** What an operator's tools see of its keys, and the bytes its admin API writes (admin-rules.ts). */
+  readonly admin: AdminRules;
 
   /**
    * Whether a parsed job hash was written by this dialect. Dialects are asked in the order of

@@ -98,6 +98,21 @@ export const exq: Dialect = {
   inProcessRetries: false,
   tracing: { system: 'exq', contextInJob: false },
   retryField: 'retry',
+  // Exq.Api: retry_job re-enqueues the member as it is; its node ping is Sidekiq-shaped
+  // (`<ns>:processes`, `<ns>:<node>` with info/busy/beat/quiet) and pops `<ns>:<node>-signals`,
+  // where TSTP quiets a node (Exq has no stop signal).
+  admin: {
+    sets: ['scheduled', 'retries', 'dead'],
+    retryNowPayload: (job) => job.text,
+    enqueuedAtMs: (job) => job.timestamp('enqueued_at'),
+    deadScore: floatSeconds,
+    processes: {
+      kind: 'heartbeat-hash',
+      set: (keys) => keys.exqProcesses,
+      hash: (keys, id) => keys.exqNode(id),
+      signals: { list: (keys, id) => `${keys.exqNode(id)}-signals`, quiet: 'TSTP', stop: undefined },
+    },
+  },
   // Exq's `processor` (set when it re-encodes a failed job); or, on a hash without `created_at`
   // (Sidekiq's client always sets it, Exq never writes it), a UUID jid or exactly Exq's six
   // fresh-job keys with an integer `retry` (a caller may give either peer any jid).

@@ -11,6 +11,7 @@ import { sidekiq6, sidekiq7, sidekiq8 } from './sidekiq.js';
 import { verk } from './verk.js';
 
 export type * from './dialect.js';
+export type * from './admin-rules.js';
 
 /** Every dialect, in the order PEERS lists them. */
 export const DIALECTS: readonly Dialect[] = [sidekiq6, sidekiq7, sidekiq8, verk, exq, resque];

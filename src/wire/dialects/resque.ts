@@ -21,12 +21,13 @@ import { DecodedJob, DEFAULT_MAX_PAYLOAD_BYTES, type DecodeOptions, decodeJob } 
 import { WireError, type WireErrorCode } from '../errors.js';
 import {
   JsonNumber, JsonObject, type JsonValue, type NativeJson, asString, describe, fromNative,
-  jsonTypeName, parseJson, quoteString, stringifyJson, toNative,
+  jsonTypeName, parseJson, parseObject, quoteString, stringifyJson, toNative,
 } from '../json.js';
 import type { KeyLayout } from '../keys.js';
 import type { JobSpec, NormalizedJob } from '../normalize.js';
 import { queueNameProblem } from '../queue-name.js';
 import { UNDECODABLE_CLASS } from '../undecodable-class.js';
+import type { FailedEntryView } from './admin-rules.js';
 import type { Dialect, FailureContext, JobDraft, PushCommand } from './dialect.js';
 import type { FailureOutcome } from './failure-rules.js';
 
@@ -284,6 +285,53 @@ export function resqueBacktrace(lines: readonly string[], runnerMarker = 'job-ru
   return (i < 0 ? lines : lines.slice(0, i)).map(String);
 }
 
+// ---- the failure list, as Resque::Failure reads and requeues it -----------------------------
+
+/** A string field of an entry, or undefined. */
+const field = (doc: JsonObject, k: string) => asString(doc.get(k));
+
+/**
+ * One `failed` entry as `Resque::Failure.all` shows it. Its id is the payload's `jid` when it
+ * has one (a Sidekiq job failed by a Resque worker), else {@link resqueJobId} of the payload's
+ * bytes: the id kiqgate's logs gave the job.
+ */
+export function failedEntryView(entry: string): FailedEntryView {
+  const doc = parseObject(entry, 'failed entry');
+  const payload = doc.get('payload') ?? null;
+  const job = payload instanceof JsonObject ? payload : undefined;
+  const jid = job ? asString(job.get('jid')) : undefined;
+  return {
+    id: jid ?? resqueJobId(stringifyJson(payload)),
+    className: job ? asString(job.get('class')) : undefined,
+    queue: field(doc, 'queue'),
+    argsJson: stringifyJson(job?.get('args') ?? null),
+    failedAt: field(doc, 'failed_at'),
+    exception: field(doc, 'exception'),
+    error: field(doc, 'error'),
+    worker: field(doc, 'worker'),
+    retriedAt: field(doc, 'retried_at'),
+  };
+}
+
+/**
+ * `Resque::Failure.requeue` (failure/redis.rb): the entry stays in `failed` with `retried_at`
+ * (3.0's format, `%Y/%m/%d %H:%M:%S %Z`) set in place or appended, and
+ * `Job.create(queue, payload['class'], *payload['args'])` pushes a fresh `{"class","args"}` to
+ * the entry's queue (other payload keys are not carried, as in Resque). Values are written with
+ * the tokens they had.
+ */
+export function requeueFailure(entry: string, nowMs: number): { entry: string; payload: string; queue: string } {
+  const doc = parseObject(entry, 'failed entry');
+  const payload = doc.get('payload');
+  const cls = payload instanceof JsonObject ? asString(payload.get('class')) : undefined;
+  if (cls === undefined || cls === '') throw new WireError('invalid_job', 'the failed entry has no payload class to requeue', 'payload.class');
+  const queue = field(doc, 'queue');
+  if (queue === undefined || queueNameProblem(queue) !== undefined) throw new WireError('invalid_job', `the failed entry's queue cannot be used: ${JSON.stringify(queue ?? null)}`, 'queue');
+  doc.set('retried_at', formatFailedAt(nowMs));
+  const job = JsonObject.from([['class', cls], ['args', resqueArgs((payload as JsonObject).get('args'))]]);
+  return { entry: stringifyJson(doc), payload: stringifyJson(job), queue };
+}
+
 // ---- worker registry ------------------------------------------------------------------------
 
 /** Resque's worker id: `<hostname>:<pid>:<queues joined by ",">` (worker.rb `to_s`). */
@@ -379,6 +427,23 @@ export const resque: Dialect = {
   pushesThroughScript: false,
   inProcessRetries: true,
   tracing: { system: 'resque', contextInJob: false },
+  // Resque::Failure: no retry/schedule/dead sets, the `failed` list (requeue keeps the entry);
+  // workers take signals from the OS (QUIT, TERM, USR2 to the pid), never through Redis.
+  admin: {
+    sets: [],
+    failedList: { key: (keys) => resqueKeys(keys).failed, view: failedEntryView, requeue: requeueFailure },
+    retryNowPayload: (job) => job.text,
+    enqueuedAtMs: () => undefined, // a Resque job carries no timestamp
+    deadScore: (ms) => String(ms / 1000),
+    processes: {
+      kind: 'resque-workers',
+      set: (keys) => resqueKeys(keys).workers,
+      working: (keys, id) => resqueKeys(keys).worker(id),
+      started: (keys, id) => resqueKeys(keys).workerStarted(id),
+      heartbeat: (keys) => resqueKeys(keys).heartbeat,
+      noSignals: 'Resque workers take signals from the OS, not Redis: kill -USR2 <pid> pauses one, kill -QUIT <pid> stops it after its job',
+    },
+  },
   // Exactly `{"class","args"}` (no jid): Sidekiq, Verk and Exq always write a jid and more keys.
   detects: (job) => isResqueShape(job),
   // Resque jobs have no id; this one only names kiqgate's own wrappers (never a Resque job).

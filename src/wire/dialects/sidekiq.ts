@@ -15,6 +15,7 @@ import { JsonNumber, JsonObject, asString, fromNative, stringifyJson } from '../
 import type { JobSpec } from '../normalize.js';
 import type { Peer, PeerTraits } from '../peers.js';
 import { floatSeconds, isEpochMilliseconds, scoreSeconds, timestampToken } from '../timestamps.js';
+import type { AdminRules } from './admin-rules.js';
 import type { Dialect, FailureContext, JobDraft, PlannedJob, PushCommand, SidekiqProcessLayout } from './dialect.js';
 import {
   type DeadLimits, type FailureOutcome, MAX_ERROR_MESSAGE, backtraceLimit, encodeBacktrace, int, jitterRange, retryTimeOk,
@@ -121,6 +122,33 @@ function sidekiqFailure(self: Dialect, jitter: (count: number) => number, job: D
   return { kind: 'retry', payload, retryCount: count, scoreSeconds: floatSeconds(runAtMs), runAtMs };
 }
 
+/**
+ * Sidekiq::API's view: `schedule`/`retry`/`dead`, `processes` with `<identity>-signals`
+ * (TSTP quiets, TERM stops). SortedEntry#retry pushes the job again through the client with
+ * `retry_count` − 1 ("manual retries should not count") and a new `enqueued_at`, each set in
+ * place, every other byte kept. Queue#latency reads `enqueued_at` (8.x: `|| created_at`).
+ */
+function sidekiqAdmin(traits: PeerTraits, latencyFromCreatedAt: boolean): AdminRules {
+  return {
+    sets: ['scheduled', 'retries', 'dead'],
+    retryNowPayload(job, nowMs) {
+      const doc = job.doc().clone();
+      const count = doc.get('retry_count');
+      if (count instanceof JsonNumber && count.isInteger) doc.set('retry_count', int(Number(count.raw) - 1));
+      doc.set('enqueued_at', timestampToken(nowMs, traits.timeUnit));
+      return stringifyJson(doc);
+    },
+    enqueuedAtMs: (job) => job.timestamp('enqueued_at') ?? (latencyFromCreatedAt ? job.timestamp('created_at') : undefined),
+    deadScore: floatSeconds,
+    processes: {
+      kind: 'heartbeat-hash',
+      set: (keys) => keys.processes,
+      hash: (keys, id) => keys.process(id),
+      signals: { list: (keys, id) => keys.processSignals(id), quiet: 'TSTP', stop: 'TERM' },
+    },
+  };
+}
+
 interface Version {
   peer: Peer;
   traits: PeerTraits;
@@ -134,6 +162,8 @@ interface Version {
   schemas: Dialect['schemas'];
   /** The Web UI Metrics page's layout (7 and 8; 6 has no such page). */
   executionMetrics?: ExecutionMetricsLayout;
+  /** Queue#latency falls back to `created_at` when `enqueued_at` is missing (8.x). */
+  latencyFromCreatedAt: boolean;
 }
 
 function sidekiq(v: Version): Dialect {
@@ -152,6 +182,7 @@ function sidekiq(v: Version): Dialect {
     tracing: { system: 'sidekiq', contextInJob: true },
     ...(v.executionMetrics ? { executionMetrics: v.executionMetrics } : {}),
     retryField: 'retry',
+    admin: sidekiqAdmin(v.traits, v.latencyFromCreatedAt),
     detects: v.detects,
     newJid: () => randomHex(24), // SecureRandom.hex(12): 24 lowercase hex
     writeJob: (draft) => writeSidekiqJob(draft, v.traits),
@@ -211,6 +242,7 @@ export const sidekiq6 = sidekiq({
   oneSaddPerBatch: false,
   candidates: ['sidekiq6', 'sidekiq7'], // 6 and 7 write the same job hash
   schemas: { written: 'job.sidekiq', readable: 'job.sidekiq' },
+  latencyFromCreatedAt: false,
 });
 
 /** Sidekiq 7.x: float seconds, strict Base64, 10 s beat, `:work`. The fallback of detection. */
@@ -224,6 +256,7 @@ export const sidekiq7 = sidekiq({
   candidates: ['sidekiq6', 'sidekiq7'],
   schemas: { written: 'job.sidekiq', readable: 'job.sidekiq' },
   executionMetrics: SIDEKIQ7_EXECUTION_METRICS,
+  latencyFromCreatedAt: false,
 });
 
 /** Sidekiq 8.x: integer-ms job timestamps (scores stay float seconds), jitter rand(10·(count+1)). */
@@ -238,4 +271,5 @@ export const sidekiq8 = sidekiq({
   // Its consumer reads what 7's does (a Float created_at from an older client is fine).
   schemas: { written: 'job.sidekiq8', readable: 'job.sidekiq' },
   executionMetrics: SIDEKIQ8_EXECUTION_METRICS,
+  latencyFromCreatedAt: true,
 });

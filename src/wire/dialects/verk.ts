@@ -141,6 +141,15 @@ export const verk: Dialect = {
   inProcessRetries: false,
   tracing: { system: 'verk', contextInJob: false },
   retryField: 'max_retry_count',
+  // Verk's RetrySet/DeadSet: requeue_job_now LPUSHes the member unchanged; dead scores are
+  // integer seconds (range_with_score parses them as integers); nodes take no signals.
+  admin: {
+    sets: ['scheduled', 'retries', 'dead'],
+    retryNowPayload: (job) => job.text,
+    enqueuedAtMs: (job) => job.timestamp('enqueued_at'),
+    deadScore: (ms) => String(Math.floor(ms / 1000)),
+    processes: { kind: 'verk-nodes', noSignals: 'Verk nodes take no signals through Redis (stop the BEAM node itself)' },
+  },
   // `args` as a JSON string, or Verk's `max_retry_count`.
   detects: (job) => typeof job.args === 'string' || 'max_retry_count' in job,
   newJid() {
