@@ -18,6 +18,13 @@
   The dead trim is include/trim-dead.lua's, the same as bury-2.lua's.
 ]]
 --@include trim-dead.lua
+-- A score Redis would refuse fails here, before the LREM: a script error does not roll back the
+-- writes made before it, so a ZADD error after the LREM would lose the job (it stays in
+-- in-progress instead, for the audit).
+local score = tonumber(ARGV[3])
+if score == nil or score ~= score or score == math.huge or score == -math.huge then
+  return redis.error_reply('fail-2: not a finite score: ' .. tostring(ARGV[3]))
+end
 if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then
   return 0
 end

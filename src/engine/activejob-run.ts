@@ -41,12 +41,22 @@ function rescued(aj: DecodedActiveJob, job: DecodedJob, cls: RegisteredClass, er
     return undefined;
   }
   const now = nowMs();
+  const runAtMs = now + retryDelaySeconds(rule.rule, counter) * 1000;
+  // A wait that is not a number (a `wait` function returning undefined, NaN, Infinity) cannot
+  // be a schedule score: the failure takes Sidekiq's retry instead, never a lost job.
+  if (!Number.isFinite(runAtMs) || runAtMs > MAX_RUN_AT_MS) {
+    safeLog(() => log().warn({ errorClass, wait: String(runAtMs - now) }, 'retry_on: the wait is not a finite time; the error goes to Sidekiq\'s retry'));
+    return undefined;
+  }
   const push = retryOnPush(aj, { className: job.className, jid: job.jid, peer: job.dialect, setter: pushedThroughSetter(job.doc()) }, {
-    counterKey: key, counter, runAtMs: now + retryDelaySeconds(rule.rule, counter) * 1000, queue: rule.rule.queue, priority: rule.rule.priority,
+    counterKey: key, counter, runAtMs, queue: rule.rule.queue, priority: rule.rule.priority,
   }, now);
   safeLog(() => log().info({ errorClass, newJid: push.jid, runAt: push.runAtMs }, 'retry_on: re-enqueued into schedule'));
   return { kind: 'replaced', entry: push.payload, scoreSeconds: floatSeconds(push.runAtMs!) };
 }
+
+/** JavaScript's last Date (year 275760): the latest run time a schedule score may name. */
+const MAX_RUN_AT_MS = 8.64e15;
 
 /** Runs a decoded ActiveJob wrapper job to its result. */
 export async function runActiveJob(job: DecodedJob, queue: string, signal: AbortSignal, deps: JobRunnerDeps): Promise<JobResult> {

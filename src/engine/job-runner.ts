@@ -198,11 +198,14 @@ async function runDecoded(raw: Buffer, queue: string, signal: AbortSignal, deps:
         if (!failed || signal.aborted || run >= reruns) break;
         // Wait n × retryDelayMs, or until a hard stop aborts (the job is then given back).
         const wait = delay((run + 1) * (cls.retryDelayMs ?? 1000));
-        const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+        // The runner's signal is shared by every job: its listener is removed after each wait.
+        let onAbort = (): void => undefined;
+        const aborted = new Promise<void>((resolve) => { onAbort = resolve; signal.addEventListener('abort', onAbort, { once: true }); });
         const rerun = run + 1;
         safeLog(() => log().info({ err: logText(describeThrown(failure).errorMessage), rerun }, 'failed; running it again (class retries)'));
         await Promise.race([wait.promise, aborted]);
         wait.cancel();
+        signal.removeEventListener('abort', onAbort);
         if (signal.aborted) break;
       }
     } finally {

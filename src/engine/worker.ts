@@ -234,7 +234,11 @@ export class Worker extends EngineEmitter implements EngineView {
         this.logger.error({ err: explainThrown(err) }, 'could not register in Resque\'s worker registry; jobs run anyway');
       }
       this.resque = reg;
-      if (this.stopCalled()) return;
+      // A stop() that came while registering found no registry to unregister: do it here.
+      if (this.stopCalled()) {
+        await reg.stop().catch(() => undefined);
+        return;
+      }
     }
     if (this.config.processing) for (const [q, n] of this.queueSizes) this.startRunner(q, n);
     this.scheduler = new Scheduler(redis, this.keys, this.config, this.logger.child({ service: 'scheduler' }));

@@ -81,6 +81,25 @@ describe('ActiveJob jobs in a kiqgate worker', () => {
     expect(await redis.get(`${ns}:stat:failed`)).toBe('1');
   });
 
+  it('retry_on whose wait is not a finite time: the job goes to Sidekiq\'s retry, never lost', async () => {
+    worker = testWorker({
+      queues: { default: 5 },
+      handlers: {
+        // A wait function returning nothing (a NaN schedule score) must not lose the job.
+        RetryOnJob: { handler: () => { throw new FlakyError('flaky'); }, retryOn: [{ errors: [FlakyError], wait: (() => undefined) as unknown as () => number, attempts: 5 }] },
+      },
+    });
+    const ns = worker.config.namespace;
+    const original = pushedPayloads(`${SET}/worker-failure-retry`).find((p) => p.includes('"RetryOnJob"') && p.includes('"provider_job_id":null'))!;
+    await redis.lpush(`${ns}:queue:default`, original);
+    await worker.start();
+    await until(async () => (await redis.zcard(`${ns}:retry`)) === 1, 'the retry entry');
+    const [entry] = await redis.zrange(`${ns}:retry`, 0, -1);
+    expect(entry!.startsWith(original.slice(0, -1))).toBe(true);
+    expect(await redis.zcard(`${ns}:schedule`)).toBe(0);
+    expect(await redis.llen(`${ns}:inprogress:default:${worker.config.nodeId}`)).toBe(0);
+  });
+
   it('discard_on swallows the error; a plain failure is Sidekiq\'s retry of the wrapper, the hash unchanged', async () => {
     let discarded = 0;
     worker = testWorker({
