@@ -15,7 +15,7 @@
 import type { Redis } from 'ioredis';
 import { defineScripts } from '../engine/scripts.js';
 import { type RedisTarget, closeConnection, openRedis } from '../support/connection.js';
-import { type AdminSetName, type Dialect, KeyLayout, PEERS, type Peer, WireError, dialectFor, isPeer } from '../wire/index.js';
+import { type AdminSetName, type Dialect, KeyLayout, type Peer, checkPeer, dialectFor } from '../wire/index.js';
 import { AdminError } from './errors.js';
 import { FailedList } from './failed-list.js';
 import { JobSet } from './job-set.js';
@@ -44,8 +44,7 @@ export class Admin {
   private readonly failedList: FailedList | undefined;
 
   constructor(opts: AdminOptions = {}) {
-    const peer = opts.peer ?? 'sidekiq7';
-    if (!isPeer(peer)) throw new WireError('invalid_option', `peer must be one of ${PEERS.join(', ')}, got ${JSON.stringify(peer)}`, 'peer');
+    const peer = checkPeer(opts.peer ?? 'sidekiq7');
     this.peer = peer;
     this.layout = dialectFor(peer);
     this.keys = new KeyLayout(opts.namespace ?? this.layout.defaultNamespace);

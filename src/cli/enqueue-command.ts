@@ -4,7 +4,7 @@
  */
 import { Client } from '../client/index.js';
 import { checkEnvNames, ConfigError } from '../engine/config.js';
-import { type JobSpec, WireError, isPeer, parseJson, JsonObject, type JsonValue } from '../wire/index.js';
+import { type JobSpec, WireError, PEERS, isPeer, parseJson, JsonObject, type JsonValue } from '../wire/index.js';
 import { CliError } from './cli-error.js';
 import { connectForCli, resolveRedisUrl } from './cli-redis.js';
 import { TLS_FLAG_OPTIONS, tlsFlagsHelp, useTlsFlags } from './cli-tls.js';
@@ -120,7 +120,7 @@ export async function run(argv: string[]): Promise<number> {
     throw err;
   }
   const peer = values.peer ?? 'sidekiq7';
-  if (!isPeer(peer)) throw new CliError(`--peer must be one of sidekiq6, sidekiq7, sidekiq8, verk, exq, resque; got ${JSON.stringify(peer)}`);
+  if (!isPeer(peer)) throw new CliError(`--peer must be one of ${PEERS.join(', ')}; got ${JSON.stringify(peer)}`);
   const spec: JobSpec = { class: values.class, args: parseArgsJson(values.args) };
   if (values.queue !== undefined) spec.queue = values.queue;
   if (values.retry !== undefined) spec.retry = parseRetry(values.retry);

@@ -15,7 +15,7 @@ import { ProducerTracing } from '../tracing/producer-tracing.js';
 import { loadOtel } from '../tracing/otel.js';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES, type Dialect, KeyLayout, type JobSpec, type NormalizedJob, type Peer, type PushCommand,
-  PEERS, WireError, dialectFor, isPeer, normalizeJob, nowMs,
+  WireError, checkPeer, dialectFor, normalizeJob, nowMs,
 } from '../wire/index.js';
 import { type ActiveJobSpec, activeJobToPush, isActiveJobSpec } from './activejob.js';
 
@@ -72,8 +72,7 @@ export class Client {
   private producerTracing: Promise<ProducerTracing> | undefined;
 
   constructor(opts: ClientOptions = {}) {
-    const peer = opts.peer ?? 'sidekiq7';
-    if (!isPeer(peer)) throw new WireError('invalid_option', `peer must be one of ${PEERS.join(', ')}, got ${JSON.stringify(peer)}`, 'peer');
+    const peer = checkPeer(opts.peer ?? 'sidekiq7');
     this.peer = peer;
     this.dialect = dialectFor(peer);
     this.keys = new KeyLayout(opts.namespace ?? this.dialect.defaultNamespace);

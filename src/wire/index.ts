@@ -7,7 +7,7 @@ export {
   JsonNumber, JsonObject, JsonString, type JsonValue, type NativeJson,
   parseJson, parseObject, stringifyJson, toNative, fromNative, asString,
 } from './json.js';
-export { type Peer, PEERS, PEER_TRAITS, type PeerTraits, isPeer, newJid } from './peers.js';
+export { type Peer, PEERS, PEER_TRAITS, type PeerTraits, isPeer, checkPeer, newJid } from './peers.js';
 export { type TimeUnit, MS_THRESHOLD, isEpochMilliseconds, readTimestamp, timestampToken, floatSeconds, scoreSeconds, timeUnitOf, nowMs } from './timestamps.js';
 export { detectDialect, type Detection } from './detect.js';
 export { DecodedJob, decodeJob, peekClass, DEFAULT_MAX_PAYLOAD_BYTES, type DecodeOptions, type RetrySetting } from './decode.js';

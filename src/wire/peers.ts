@@ -4,6 +4,7 @@
  * (PEER_TRAITS), read from the dialects themselves.
  */
 import { DIALECTS, dialectFor } from './dialects/index.js';
+import { WireError } from './errors.js';
 import type { TimeUnit } from './timestamps.js';
 
 /** A target or source dialect: the runtime and version that writes or reads a payload. */
@@ -41,6 +42,12 @@ export const PEER_TRAITS: Readonly<Record<Peer, PeerTraits>> = Object.fromEntrie
 
 export function isPeer(v: unknown): v is Peer {
   return typeof v === 'string' && (PEERS as readonly string[]).includes(v);
+}
+
+/** `v` as a Peer, or the WireError an API option names (Client, Admin: `peer must be one of ...`). */
+export function checkPeer(v: unknown): Peer {
+  if (!isPeer(v)) throw new WireError('invalid_option', `peer must be one of ${PEERS.join(', ')}, got ${JSON.stringify(v)}`, 'peer');
+  return v;
 }
 
 /** A new job id in the peer's own shape, from a CSPRNG. */
